@@ -1,0 +1,181 @@
+/**
+ * The graph under construction: nodes, initializers, inputs and outputs, plus the model's parameter
+ * table. Names come from nested scopes so that they read like the model (`stage1.block0.attn.q`), and
+ * every value's shape is tracked for one image (batch 1) so that builders can check their work and
+ * `info` can count multiply-accumulates. The batch dimension itself stays dynamic in the ONNX graph.
+ */
+
+/** A value flowing through the graph, by name. */
+export type Value = string;
+
+/** A float attribute (plain numbers are integer attributes). */
+export class FloatAttr {
+  constructor(readonly value: number) {}
+}
+
+/** A list-of-floats attribute. */
+export class FloatsAttr {
+  constructor(readonly values: readonly number[]) {}
+}
+
+/** Marks a number as an ONNX float attribute. */
+export const float = (v: number): FloatAttr => new FloatAttr(v);
+
+/** Attribute values: integers, integer lists, strings and {@link FloatAttr} / {@link FloatsAttr}. */
+export type AttrValue = number | readonly number[] | string | FloatAttr | FloatsAttr;
+
+/** One operator application. */
+export interface GraphNode {
+  readonly op: string;
+  readonly name: string;
+  readonly inputs: readonly Value[];
+  readonly outputs: readonly Value[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+  readonly domain: string;
+}
+
+/** Looks up a model parameter's float32 data by our name. */
+export type WeightLookup = (name: string) => Float32Array;
+
+/** A constant tensor of the graph; its data is produced only when the model is serialized. */
+export interface Initializer {
+  readonly name: Value;
+  readonly dtype: 'float32' | 'int64';
+  readonly dims: readonly number[];
+  readonly data: (weights: WeightLookup) => Float32Array | BigInt64Array;
+}
+
+/** One learnable tensor of the model: our name, the official state-dict key, and its shape. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly official: string;
+  readonly shape: readonly number[];
+}
+
+/** A graph input or output. `-1` marks the dynamic batch dimension. */
+export interface GraphIO {
+  readonly name: Value;
+  readonly shape: readonly number[];
+}
+
+interface Scope {
+  readonly ours: string;
+  readonly official: string;
+}
+
+const join = (a: string, b: string) => (a === '' ? b : b === '' ? a : `${a}.${b}`);
+
+/** A graph being built. */
+export class Graph {
+  readonly nodes: GraphNode[] = [];
+  readonly initializers = new Map<Value, Initializer>();
+  readonly inputs: GraphIO[] = [];
+  readonly outputs: GraphIO[] = [];
+  readonly params = new Map<string, ParamSpec>();
+  /** Shape of every value for a batch of one image. */
+  readonly shapes = new Map<Value, number[]>();
+  private readonly scopes: Scope[] = [{ ours: '', official: '' }];
+  private readonly counters = new Map<string, number>();
+  private readonly usedNames = new Set<string>();
+
+  private get scope(): Scope {
+    return this.scopes[this.scopes.length - 1];
+  }
+
+  /** Runs `fn` with names nested under `ours` (and official keys under `official`). */
+  within<T>(ours: string, official: string, fn: () => T): T {
+    const s = this.scope;
+    this.scopes.push({ ours: join(s.ours, ours), official: join(s.official, official) });
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** Our full name for a local name in the current scope. */
+  name(local: string): string {
+    return join(this.scope.ours, local);
+  }
+
+  /** A fresh value name in the current scope, e.g. `stage1.block0.attn/MatMul_2`. */
+  fresh(op: string): Value {
+    const base = `${this.scope.ours || 'model'}/${op}`;
+    const n = this.counters.get(base) ?? 0;
+    this.counters.set(base, n + 1);
+    return `${base}_${n}`;
+  }
+
+  /** Shape of a value (batch of one). */
+  shape(v: Value): number[] {
+    const s = this.shapes.get(v);
+    if (!s) throw new Error(`internal: no shape for ${v}`);
+    return s;
+  }
+
+  /** Declares a model input; `shape[0]` is the dynamic batch and is traced as 1. */
+  input(name: string, shape: readonly number[]): Value {
+    this.inputs.push({ name, shape: [-1, ...shape.slice(1)] });
+    this.shapes.set(name, [1, ...shape.slice(1)]);
+    return name;
+  }
+
+  /** Declares `v` as a model output called `name`. */
+  output(v: Value, name: string): void {
+    const out = this.node('Identity', [v], {}, [this.shape(v)], name)[0];
+    this.outputs.push({ name: out, shape: [-1, ...this.shape(v).slice(1)] });
+  }
+
+  /** Adds a node; `shapes` are its outputs' shapes. Returns the output values. */
+  node(op: string, inputs: readonly Value[], attrs: Record<string, AttrValue>, shapes: number[][], outName?: string, domain = ''): Value[] {
+    const first = outName ?? this.fresh(op);
+    const outputs = shapes.map((_, i) => (i === 0 ? first : `${first}:${i}`));
+    outputs.forEach((o, i) => {
+      if (this.usedNames.has(o)) throw new Error(`internal: value ${o} defined twice`);
+      this.usedNames.add(o);
+      this.shapes.set(o, shapes[i]);
+    });
+    this.nodes.push({ op, name: first, inputs, outputs, attrs, domain });
+    return outputs;
+  }
+
+  /** Registers a learnable parameter and returns it as an initializer value with the same name. */
+  param(local: string, shape: readonly number[], officialLocal = local): Value {
+    const spec = this.declareParam(local, shape, officialLocal);
+    return this.initializer(spec.name, 'float32', shape, (w) => w(spec.name));
+  }
+
+  /** Registers a parameter without using it in the graph (e.g. PVT's unused final norm). */
+  declareParam(local: string, shape: readonly number[], officialLocal = local): ParamSpec {
+    const spec: ParamSpec = { name: this.name(local), official: join(this.scope.official, officialLocal), shape: [...shape] };
+    if (this.params.has(spec.name)) throw new Error(`internal: parameter ${spec.name} declared twice`);
+    this.params.set(spec.name, spec);
+    return spec;
+  }
+
+  /**
+   * An initializer derived from parameters (a transposed weight, a folded constant). `data` receives
+   * the weight lookup when the model is serialized.
+   */
+  initializer(name: string, dtype: 'float32' | 'int64', dims: readonly number[], data: Initializer['data']): Value {
+    if (this.initializers.has(name)) return name;
+    if (this.usedNames.has(name)) throw new Error(`internal: initializer ${name} clashes with a value`);
+    this.usedNames.add(name);
+    this.initializers.set(name, { name, dtype, dims: [...dims], data });
+    this.shapes.set(name, [...dims]);
+    return name;
+  }
+
+  /** A float constant that does not depend on the weights. */
+  constant(local: string, dims: readonly number[], values: Float32Array | readonly number[]): Value {
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    return this.initializer(this.fresh(local), 'float32', dims, () => data);
+  }
+
+  /** An int64 constant (shapes, indices, axes), shared by value across the graph. */
+  ints(values: readonly number[], dims: readonly number[] = [values.length]): Value {
+    const name = `const.i64.${dims.join('x')}.${values.join('_')}`.slice(0, 200);
+    const full = name.length >= 200 ? this.fresh('indices') : name;
+    return this.initializer(full, 'int64', dims, () => BigInt64Array.from(values.map((v) => BigInt(v))));
+  }
+}

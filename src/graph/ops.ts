@@ -1,0 +1,152 @@
+/**
+ * Typed helpers for the ONNX operators flatten-vit uses (opset 17). Each one adds a node and
+ * computes its output shape, so a mistake in a reshape or transpose fails while the graph is being
+ * built, with the offending names, instead of inside the runtime.
+ */
+import { type AttrValue, float, type Graph, type Value } from './graph.js';
+
+function fail(g: Graph, op: string, msg: string): never {
+  throw new Error(`internal: ${op} in ${g.name('') || 'model'}: ${msg}`);
+}
+
+function broadcast(g: Graph, op: string, a: number[], b: number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) fail(g, op, `cannot broadcast (${a}) with (${b})`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
+
+function binary(op: string) {
+  return (g: Graph, a: Value, b: Value): Value => g.node(op, [a, b], {}, [broadcast(g, op, g.shape(a), g.shape(b))])[0];
+}
+
+function unary(op: string) {
+  return (g: Graph, x: Value): Value => g.node(op, [x], {}, [g.shape(x)])[0];
+}
+
+export const add = binary('Add');
+export const sub = binary('Sub');
+export const mul = binary('Mul');
+export const div = binary('Div');
+export const relu = unary('Relu');
+export const erf = unary('Erf');
+export const reciprocal = unary('Reciprocal');
+export const sqrt = unary('Sqrt');
+
+/** Numpy-style matrix product with batch broadcasting. */
+export function matmul(g: Graph, a: Value, b: Value): Value {
+  const sa = g.shape(a);
+  const sb = g.shape(b);
+  if (sa[sa.length - 1] !== sb[sb.length - 2]) fail(g, 'MatMul', `inner dimensions differ: (${sa}) @ (${sb})`);
+  const batch = broadcast(g, 'MatMul', sa.slice(0, -2), sb.slice(0, -2));
+  return g.node('MatMul', [a, b], {}, [[...batch, sa[sa.length - 2], sb[sb.length - 1]]])[0];
+}
+
+/**
+ * Reshape. `shape` may use `-1` once and `0` to copy a dimension; the traced shape is checked, and
+ * the batch dimension must be written as `-1` or `0` so that the graph works for any batch.
+ */
+export function reshape(g: Graph, x: Value, shape: readonly number[]): Value {
+  const sx = g.shape(x);
+  const total = sx.reduce((p, d) => p * d, 1);
+  const out = shape.map((d, i) => (d === 0 ? sx[i] : d));
+  const known = out.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const inferred = out.map((d) => (d === -1 ? total / known : d));
+  if (inferred.reduce((p, d) => p * d, 1) !== total || !inferred.every(Number.isInteger)) {
+    fail(g, 'Reshape', `cannot reshape (${sx}) to (${shape})`);
+  }
+  return g.node('Reshape', [x, g.ints(shape)], {}, [inferred])[0];
+}
+
+/** Transpose with an explicit permutation. */
+export function transpose(g: Graph, x: Value, perm: readonly number[]): Value {
+  const sx = g.shape(x);
+  if (perm.length !== sx.length) fail(g, 'Transpose', `perm (${perm}) does not fit rank ${sx.length}`);
+  return g.node('Transpose', [x], { perm }, [perm.map((p) => sx[p])])[0];
+}
+
+/** 2-D convolution, NCHW, weight (O, I/groups, kh, kw). */
+export function conv(g: Graph, x: Value, w: Value, b: Value | null, opts: { stride?: number; pad?: number; groups?: number }): Value {
+  const [n, c, h, wd] = g.shape(x);
+  const [o, ig, kh, kw] = g.shape(w);
+  const stride = opts.stride ?? 1;
+  const pad = opts.pad ?? 0;
+  const groups = opts.groups ?? 1;
+  if (ig * groups !== c) fail(g, 'Conv', `weight (${g.shape(w)}) with ${groups} groups does not fit ${c} channels`);
+  const oh = Math.floor((h + 2 * pad - kh) / stride) + 1;
+  const ow = Math.floor((wd + 2 * pad - kw) / stride) + 1;
+  if (oh < 1 || ow < 1) fail(g, 'Conv', `input ${h}x${wd} is smaller than the ${kh}x${kw} kernel`);
+  const attrs: Record<string, AttrValue> = {
+    kernel_shape: [kh, kw],
+    strides: [stride, stride],
+    pads: [pad, pad, pad, pad],
+    group: groups,
+  };
+  return g.node('Conv', b ? [x, w, b] : [x, w], attrs, [[n, o, oh, ow]])[0];
+}
+
+/** LayerNormalization over the last axis. */
+export function layerNormalization(g: Graph, x: Value, scale: Value, bias: Value, eps: number): Value {
+  return g.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(eps) }, [g.shape(x)])[0];
+}
+
+function reduce(op: string) {
+  return (g: Graph, x: Value, axes: readonly number[], keepdims = true): Value => {
+    const sx = g.shape(x);
+    const ax = axes.map((a) => normAxis(a, sx.length));
+    const out = keepdims ? sx.map((d, i) => (ax.includes(i) ? 1 : d)) : sx.filter((_, i) => !ax.includes(i));
+    if (op === 'ReduceSum') return g.node(op, [x, g.ints(axes)], { keepdims: keepdims ? 1 : 0 }, [out])[0];
+    return g.node(op, [x], { axes, keepdims: keepdims ? 1 : 0 }, [out])[0];
+  };
+}
+
+export const reduceMean = reduce('ReduceMean');
+export const reduceL2 = reduce('ReduceL2');
+export const reduceSum = reduce('ReduceSum');
+
+/** Softmax along one axis. */
+export function softmax(g: Graph, x: Value, axis = -1): Value {
+  return g.node('Softmax', [x], { axis }, [g.shape(x)])[0];
+}
+
+/** Gathers along `axis` with a constant index list. */
+export function gather(g: Graph, x: Value, indices: readonly number[], axis: number): Value {
+  const sx = g.shape(x);
+  const ax = normAxis(axis, sx.length);
+  if (indices.some((i) => i < 0 || i >= sx[ax])) fail(g, 'Gather', `index out of range for axis of ${sx[ax]}`);
+  const out = sx.map((d, i) => (i === ax ? indices.length : d));
+  return g.node('Gather', [x, g.ints(indices)], { axis: ax }, [out])[0];
+}
+
+/** Concatenation along one axis. */
+export function concat(g: Graph, xs: readonly Value[], axis: number): Value {
+  const shapes = xs.map((x) => g.shape(x));
+  const ax = normAxis(axis, shapes[0].length);
+  const out = [...shapes[0]];
+  out[ax] = shapes.reduce((p, s) => p + s[ax], 0);
+  return g.node('Concat', xs, { axis: ax }, [out])[0];
+}
+
+/** Slices `[start, end)` along one axis. */
+export function slice(g: Graph, x: Value, axis: number, start: number, end: number): Value {
+  const sx = g.shape(x);
+  const ax = normAxis(axis, sx.length);
+  const out = sx.map((d, i) => (i === ax ? end - start : d));
+  return g.node('Slice', [x, g.ints([start]), g.ints([end]), g.ints([ax])], {}, [out])[0];
+}
+
+/** Splits along one axis into pieces of the given sizes. */
+export function split(g: Graph, x: Value, axis: number, sizes: readonly number[]): Value[] {
+  const sx = g.shape(x);
+  const ax = normAxis(axis, sx.length);
+  if (sizes.reduce((p, s) => p + s, 0) !== sx[ax]) fail(g, 'Split', `sizes (${sizes}) do not add up to ${sx[ax]}`);
+  const shapes = sizes.map((s) => sx.map((d, i) => (i === ax ? s : d)));
+  return g.node('Split', [x, g.ints(sizes)], { axis: ax }, shapes);
+}

@@ -1,0 +1,59 @@
+/**
+ * Turns an architecture into its graph: declares the input, runs the family's builder and names the
+ * outputs (`logits`, `features`, and `stage1`… when asked for).
+ */
+import { Graph, type ParamSpec } from '../graph/graph.js';
+import type { Architecture } from './registry.js';
+
+/** What a built model consists of, before any weights are attached. */
+export interface ModelDefinition {
+  readonly arch: Architecture;
+  readonly graph: Graph;
+  /** Learnable parameters in declaration order. */
+  readonly params: readonly ParamSpec[];
+  /** (C, H, W) of one input image. */
+  readonly inputShape: readonly [number, number, number];
+  /** Names of the graph outputs. */
+  readonly outputNames: readonly string[];
+}
+
+/** Options of {@link defineModel}. */
+export interface DefineOptions {
+  /** Also output every stage's tokens (`stage1` … `stageN`). */
+  stages?: boolean;
+}
+
+/** The name of the graph's input. */
+export const INPUT_NAME = 'pixel_values';
+
+/**
+ * Builds the graph of an architecture.
+ *
+ * @example
+ * ```ts
+ * const def = defineModel(resolveArchitecture('flatten_swin_t'));
+ * console.log(def.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0)); // 29192384
+ * ```
+ */
+export function defineModel(arch: Architecture, opts: DefineOptions = {}): ModelDefinition {
+  const g = new Graph();
+  const [h, w] = arch.family.inputSize(arch.args);
+  const c = arch.args.in_chans as number;
+  const input = g.input(INPUT_NAME, [1, c, h, w]);
+  const built = arch.family.build(g, input, arch.args, arch.name === 'custom' ? `${arch.family.name} config` : arch.name);
+  g.output(built.logits, 'logits');
+  g.output(built.features, 'features');
+  if (opts.stages) built.stages.forEach((s, i) => g.output(s, `stage${i + 1}`));
+  return {
+    arch,
+    graph: g,
+    params: [...g.params.values()],
+    inputShape: [c, h, w],
+    outputNames: g.outputs.map((o) => o.name),
+  };
+}
+
+/** Total number of parameters, as PyTorch's `sum(p.numel() for p in model.parameters())`. */
+export function countParams(params: readonly ParamSpec[]): number {
+  return params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+}

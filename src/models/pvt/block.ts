@@ -1,0 +1,32 @@
+/**
+ * The PVT / PVTv2 transformer block: pre-norm attention and MLP with residuals (LayerNorm eps 1e-6,
+ * the official factories' `norm_layer`). PVTv2's MLP runs a depthwise 3×3 conv on the token grid
+ * between fc1 and GELU (and a ReLU before it when `linear=True`).
+ *
+ * Dimension legend: B batch, N = H·W tokens, C channels, F hidden features.
+ */
+import type { Graph, Value } from '../../graph/graph.js';
+import { conv2d, gelu, imageToTokens, layerNorm, linear, mlp, tokensToImage } from '../../graph/layers.js';
+import * as op from '../../graph/ops.js';
+import { type PvtAttention, pvtAttention } from './attention.js';
+
+/** PVTv2's MLP: fc1 → [ReLU] → DWConv 3×3 → GELU → fc2. x (B, N, C) → (B, N, C). */
+function convMlp(g: Graph, x: Value, C: number, F: number, grid: [number, number], relu: boolean): Value {
+  return g.within('mlp', 'mlp', () => {
+    let hdn = linear(g, x, 'fc1', C, F); // (B, N, F)
+    if (relu) hdn = op.relu(g, hdn);
+    const img = tokensToImage(g, hdn, grid[0], grid[1]); // (B, F, H, W)
+    const dw = g.within('dwconv', 'dwconv', () => conv2d(g, img, 'dwconv', { inC: F, outC: F, kernel: 3, pad: 1, groups: F }));
+    return linear(g, gelu(g, imageToTokens(g, dw)), 'fc2', F, C); // (B, N, C)
+  });
+}
+
+/** One block in the current scope. */
+export function pvtBlock(g: Graph, x: Value, a: PvtAttention, hidden: number, v2: boolean, where: string): Value {
+  const C = a.dim;
+  const normed = layerNorm(g, x, 'norm1', C, 1e-6);
+  const y = g.within('attn', 'attn', () => pvtAttention(g, normed, a, where));
+  x = op.add(g, x, y);
+  const z = layerNorm(g, x, 'norm2', C, 1e-6);
+  return op.add(g, x, v2 ? convMlp(g, z, C, hidden, a.grid, a.linear) : mlp(g, z, C, hidden));
+}
