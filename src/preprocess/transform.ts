@@ -1,0 +1,71 @@
+/**
+ * The official evaluation transform (`data/build.py`, SPEC.md §7), reproduced exactly: a square
+ * bicubic resize to 256/224 × size (ignoring the aspect ratio), a center crop to size, `ToTensor` and
+ * the ImageNet normalisation, all in float32 as torchvision computes them. 384 models resize straight
+ * to the input size without a crop.
+ */
+import type { Tensor } from '../tensor.js';
+import type { RgbImage } from './image.js';
+import { resizeBicubic } from './resize.js';
+
+/** ImageNet mean and std (timm's IMAGENET_DEFAULT_MEAN / _STD). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** Options of {@link evalTransform}. */
+export interface TransformOptions {
+  /** The model's input size (224 or 384 for the released models). */
+  size: number;
+  /** Center-crop after resizing to 256/224 × size (the official `TEST.CROP`); default true. */
+  crop?: boolean;
+}
+
+/** Python's `round` (halves to even). */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** torchvision `CenterCrop(size)` on an image at least that large. */
+export function centerCrop(img: RgbImage, size: number): RgbImage {
+  const top = roundHalfEven((img.height - size) / 2);
+  const left = roundHalfEven((img.width - size) / 2);
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const from = ((y + top) * img.width + left) * 3;
+    out.set(img.data.subarray(from, from + size * 3), y * size * 3);
+  }
+  return { width: size, height: size, data: out };
+}
+
+/** `ToTensor` + `Normalize`: HWC uint8 → (1, 3, H, W) float32. */
+export function toNormalizedTensor(img: RgbImage): Tensor {
+  const { width: w, height: h } = img;
+  const out = new Float32Array(3 * w * h);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(IMAGENET_MEAN[c]);
+    const std = Math.fround(IMAGENET_STD[c]);
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
+    for (let i = 0; i < w * h; i++) out[c * w * h + i] = lut[img.data[i * 3 + c]];
+  }
+  return { shape: [1, 3, h, w], data: out };
+}
+
+/**
+ * The official evaluation transform: the exact model input for one image.
+ *
+ * @example
+ * ```ts
+ * const x = evalTransform(decodeImage(bytes), { size: 224 }); // (1, 3, 224, 224)
+ * ```
+ */
+export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
+  const crop = opts.crop ?? true;
+  if (!crop) return toNormalizedTensor(resizeBicubic(img, opts.size, opts.size));
+  const resized = Math.trunc((256 / 224) * opts.size);
+  return toNormalizedTensor(centerCrop(resizeBicubic(img, resized, resized), opts.size));
+}
