@@ -48,9 +48,9 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   const { width, height, orientation } = scanChunks(bytes, bad);
   if (width === 0 || height === 0) bad('zero width or height');
   if (width * height > maxPixels) bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed`);
-  let png: PNG;
+  let png: PNG & { colorType: number; depth: number };
   try {
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true }) as typeof png;
   } catch (e) {
     return bad(`${(e as Error).message} (the file may be truncated or damaged)`);
   }
