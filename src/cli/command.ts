@@ -12,7 +12,8 @@ export interface Command {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
   readonly allowPositionals?: boolean;
-  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<void>;
+  /** Runs the command; resolves to the exit status (0 when nothing is returned). */
+  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number | void>;
 }
 
 /** A usage error: printed with a pointer to `--help`, exit status 2. */

@@ -3,11 +3,24 @@
  * stderr and a non-zero exit status (1 for a problem with the input, 2 for a usage error or a bug).
  */
 import { type Command, parse, UsageError } from './command.js';
+import { classifyCommand } from './commands/classify.js';
 import { convertCommand } from './commands/convert.js';
+import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { infoCommand } from './commands/info.js';
+import { preprocessCommand } from './commands/preprocess.js';
 import { predictCommand } from './commands/predict.js';
 import { FlattenError } from '../util/errors.js';
 
-const COMMANDS: readonly Command[] = [predictCommand, convertCommand];
+const COMMANDS: readonly Command[] = [
+  classifyCommand,
+  evalCommand,
+  predictCommand,
+  preprocessCommand,
+  infoCommand,
+  exportCommand,
+  convertCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -35,8 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${cmd.usage}\n`);
       return 0;
     }
-    await cmd.run(values, positionals);
-    return 0;
+    return (await cmd.run(values, positionals)) ?? 0;
   } catch (e) {
     return report(e, cmd);
   }

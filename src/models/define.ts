@@ -15,6 +15,15 @@ export interface ModelDefinition {
   readonly inputShape: readonly [number, number, number];
   /** Names of the graph outputs. */
   readonly outputNames: readonly string[];
+  /** Tokens, channels and grid of each stage's output. */
+  readonly stages: readonly StageShape[];
+}
+
+/** Geometry of one stage's output (B, N, C). */
+export interface StageShape {
+  readonly tokens: number;
+  readonly channels: number;
+  readonly grid: readonly [number, number];
 }
 
 /** Options of {@link defineModel}. */
@@ -50,6 +59,7 @@ export function defineModel(arch: Architecture, opts: DefineOptions = {}): Model
     params: [...g.params.values()],
     inputShape: [c, h, w],
     outputNames: g.outputs.map((o) => o.name),
+    stages: built.stages.map((v, i) => ({ tokens: g.shape(v)[1], channels: g.shape(v)[2], grid: built.grids[i] })),
   };
 }
 

@@ -17,13 +17,8 @@ export interface BuiltModel {
   features: Value;
   /** Output of each stage, (B, N, C) token layout, as the fixtures define it. */
   stages: Value[];
-}
-
-/** One stage's output geometry, for `info` and for readers of `stages`. */
-export interface StageInfo {
-  tokens: number;
-  channels: number;
-  grid: readonly [number, number];
+  /** The token grid (H, W) of each stage output. */
+  grids: [number, number][];
 }
 
 /** A model family. `A` is the resolved argument record. */

@@ -211,6 +211,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     return layerNorm(g, imageToTokens(g, c), 'norm', C, 1e-5, '2'); // (B, L, C)
   });
   const stages: Value[] = [];
+  const grids: [number, number][] = [];
   for (let i = 0; i < 4; i++) {
     const R = Math.floor(a.img_size / 2 ** (i + 2));
     if (i > 0) {
@@ -231,10 +232,11 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
       x = g.within(`stage${i + 1}.block${j}`, `stage${i + 1}.${j}`, () => block(g, x, C, a.num_heads[i], R, p, a));
     });
     stages.push(x);
+    grids.push([R, R]);
   }
   const features = meanTokens(g, layerNorm(g, x, 'norm', C, 1e-5));
   const logits = a.num_classes > 0 ? linear(g, features, 'head', C, a.num_classes) : features;
-  return { logits, features, stages };
+  return { logits, features, stages, grids };
 }
 
 /** The FLatten-CSwin family. */

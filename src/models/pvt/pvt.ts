@@ -38,6 +38,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let [inH, inW] = [a.img_size, a.img_size];
   let firstPatches = 0;
   const stages: Value[] = [];
+  const grids: [number, number][] = [];
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const patch = i === 0 ? a.patch_size : 2;
@@ -82,6 +83,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
       );
     }
     stages.push(x);
+    grids.push([H, W]);
     if (i < a.num_stages - 1) x = tokensToImage(g, x, H, W); // (B, C, H, W)
     inC = C;
     [inH, inW] = [H, W];
@@ -90,7 +92,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   g.declareParam('norm.bias', [a.embed_dims[3]]);
   const features = meanTokens(g, x);
   const logits = a.num_classes > 0 ? linear(g, features, 'head', a.embed_dims[3], a.num_classes) : features;
-  return { logits, features, stages };
+  return { logits, features, stages, grids };
 }
 
 /** The FLatten-PVT family. */

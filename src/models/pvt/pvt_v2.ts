@@ -36,6 +36,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let x = input;
   let inC = a.in_chans;
   const stages: Value[] = [];
+  const grids: [number, number][] = [];
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const [kernel, stride] = i === 0 ? [7, 4] : [3, 2];
@@ -74,13 +75,14 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     }
     x = g.within(`stage${i + 1}`, '', () => layerNorm(g, x, 'norm', C, 1e-6, `norm${i + 1}`));
     stages.push(x);
+    grids.push([H, W]);
     require_(H >= 1, where, `stage ${i + 1} has no tokens`);
     if (i < a.num_stages - 1) x = tokensToImage(g, x, H, W); // (B, C, H, W)
     inC = C;
   }
   const features = meanTokens(g, x);
   const logits = a.num_classes > 0 ? linear(g, features, 'head', a.embed_dims[3], a.num_classes) : features;
-  return { logits, features, stages };
+  return { logits, features, stages, grids };
 }
 
 /** The FLatten-PVTv2 family. */

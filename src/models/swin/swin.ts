@@ -238,6 +238,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   });
   if (a.ape) x = op.add(g, x, g.param('absolute_pos_embed', [1, pr[0] * pr[1], a.embed_dim]));
   const stages: Value[] = [];
+  const grids: [number, number][] = [];
   for (let i = 0; i < n; i++) {
     const C = a.embed_dim * 2 ** i;
     const res: [number, number] = [Math.floor(pr[0] / 2 ** i), Math.floor(pr[1] / 2 ** i)];
@@ -264,11 +265,12 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
       return x;
     });
     stages.push(x);
+    grids.push(i < n - 1 ? [res[0] / 2, res[1] / 2] : res);
   }
   const F = a.embed_dim * 2 ** (n - 1);
   const features = meanTokens(g, layerNorm(g, x, 'norm', F, 1e-5));
   const logits = a.num_classes > 0 ? linear(g, features, 'head', F, a.num_classes) : features;
-  return { logits, features, stages };
+  return { logits, features, stages, grids };
 }
 
 /** The FLatten-Swin family. */

@@ -1,0 +1,53 @@
+/**
+ * `flatten-vit export`: the model as a standard ONNX file for any runtime.
+ */
+import { openCheckpoint } from '../../checkpoint/open.js';
+import { serializeModel } from '../../graph/onnx.js';
+import { checkFit, weightLookup } from '../../model.js';
+import { defineModel } from '../../models/define.js';
+import { resolveArchitecture } from '../../models/registry.js';
+import { type Command, positiveInt, UsageError } from '../command.js';
+import { resolveModelArgs, modelOptions, MODEL_USAGE } from '../model_args.js';
+import { checkOutputPath, OutputSet } from '../output.js';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write the model with its weights as a standard ONNX file',
+  usage: `flatten-vit export --arch <name | config.json> --checkpoint <file | pretrained name> --out <model.onnx>
+    [--batch N] [--ema]
+
+${MODEL_USAGE}
+  --out         the .onnx file (opset 17, default domain only: any ONNX runtime loads it)
+  --batch       fix the batch size (default: dynamic batch dimension)
+
+Input 'pixel_values' (B, 3, H, W) float32, preprocessed as 'flatten-vit preprocess' does;
+outputs 'logits' (B, classes) and 'features' (B, C).
+
+Example:
+  npx flatten-vit export --checkpoint flatten_pvt_t.in1k --out flatten_pvt_t.onnx`,
+  options: { ...modelOptions, out: { type: 'string' }, batch: { type: 'string' } },
+  async run(v) {
+    const out = typeof v.out === 'string' ? v.out : '';
+    if (!out.endsWith('.onnx')) throw new UsageError(`export: --out must name a .onnx file, found '${out}'`);
+    const { arch, checkpoint } = await resolveModelArgs(v, 'export');
+    checkOutputPath(out, [arch, checkpoint], '--out');
+    const def = defineModel(resolveArchitecture(arch));
+    const sd = openCheckpoint(checkpoint, { ema: v.ema === true });
+    try {
+      const mapping = checkFit(def, sd);
+      const warnings: string[] = [];
+      const bytes = serializeModel(def.graph, weightLookup(sd, mapping, warnings), {
+        batch: positiveInt(v, 'batch', 'export'),
+        name: def.arch.name,
+        metadata: { arch: def.arch.name, family: def.arch.family.name, args: JSON.stringify(def.arch.args), source: 'flatten-vit' },
+      });
+      for (const w of warnings) process.stderr.write(`flatten-vit: warning: ${w}\n`);
+      const files = new OutputSet();
+      files.add(out, bytes);
+      files.commit();
+      process.stderr.write(`flatten-vit: wrote ${out} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)\n`);
+    } finally {
+      sd.close();
+    }
+  },
+};
