@@ -7,6 +7,7 @@ import type { WeightLookup } from './graph/graph.js';
 import { serializeModel } from './graph/onnx.js';
 import { countParams, defineModel, INPUT_NAME, type ModelDefinition } from './models/define.js';
 import { describeMismatch, isExactFit, mapStateDict, type MappingReport } from './models/mapping.js';
+import { randomWeights } from './models/init.js';
 import { type ArchitectureConfig, resolveArchitecture } from './models/registry.js';
 import { createSession, type RuntimeOptions, type RuntimeSession } from './runtime/session.js';
 import { formatShape, type Tensor } from './tensor.js';
@@ -74,6 +75,29 @@ export class FlattenModel {
       sd.close();
       throw e;
     }
+  }
+
+  /**
+   * A model with random weights (seeded), for benchmarks: no checkpoint needed.
+   *
+   * @example
+   * ```ts
+   * const model = await FlattenModel.random('flatten_swin_t', { threads: 2 });
+   * ```
+   */
+  static async random(arch: ArchitectureSpec, opts: LoadOptions & { seed?: number } = {}): Promise<FlattenModel> {
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages });
+    const weights = randomWeights(def.params, opts.seed ?? 0);
+    const tensors = new Map(
+      [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)!.shape, read: () => v }]),
+    );
+    const sd: StateDict = { source: '<random>', format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
+    const mapping = checkFit(def, sd);
+    const session = await createSession(
+      serializeModel(def.graph, (name) => weights.get(name)!),
+      opts,
+    );
+    return new FlattenModel(def, sd, mapping, session, []);
   }
 
   /** The registered name (or `custom`). */

@@ -6,7 +6,7 @@
  *
  * Dimension legend: B batch, N tokens, C channels, H×W spatial grid.
  */
-import type { Graph, Value } from './graph.js';
+import type { Graph, ParamSpec, Value, WeightLookup } from './graph.js';
 import * as op from './ops.js';
 
 /** Transposes a row-major (rows, cols) matrix. */
@@ -16,18 +16,78 @@ export function transposeMatrix(a: Float32Array, rows: number, cols: number): Fl
   return out;
 }
 
+/** The parameters of one `nn.Linear`, declared but not yet used. */
+export interface LinearParams {
+  readonly weight: ParamSpec;
+  readonly bias: ParamSpec | null;
+  readonly inF: number;
+  readonly outF: number;
+}
+
+/** Declares the parameters of `nn.Linear(inF, outF)` in scope `local`. */
+export function declareLinear(g: Graph, local: string, inF: number, outF: number, bias = true, official = local): LinearParams {
+  return g.within(local, official, () => ({
+    weight: g.declareParam('weight', [outF, inF]),
+    bias: bias ? g.declareParam('bias', [outF]) : null,
+    inF,
+    outF,
+  }));
+}
+
+/** How {@link project} rewrites a slice of a linear layer: per-column weight scale, bias as a full tensor. */
+export interface ProjectionTransform {
+  /** Name suffix of the derived initializers. */
+  readonly tag: string;
+  /** Multiplies weight column j (output feature j of the slice) by scale[j]. */
+  readonly scale?: (get: WeightLookup) => Float32Array;
+  /** The bias to add instead of the layer's own: `dims` and its values from the slice's bias (zeros if none). */
+  readonly bias?: { dims: readonly number[]; values: (get: WeightLookup, bias: Float32Array) => Float32Array };
+}
+
+/**
+ * Output features [from, to) of a declared linear layer as one MatMul (+ bias) on x. The weight slice
+ * is stored transposed, (inF, to − from); a transform can scale its columns and replace the bias.
+ */
+export function project(g: Graph, x: Value, p: LinearParams, from = 0, to = p.outF, t?: ProjectionTransform): Value {
+  const n = to - from;
+  const whole = from === 0 && to === p.outF && !t;
+  const suffix = whole ? '' : `.${t?.tag ?? `cols${from}_${to}`}`;
+  const w = g.initializer(`${p.weight.name}${suffix}`, 'float32', [p.inF, n], (get) => {
+    const full = get(p.weight.name);
+    const out = transposeMatrix(full.subarray(from * p.inF, to * p.inF), n, p.inF);
+    const scale = t?.scale?.(get);
+    if (scale) for (let i = 0; i < p.inF; i++) for (let j = 0; j < n; j++) out[i * n + j] *= scale[j];
+    return out;
+  });
+  const y = op.matmul(g, x, w);
+  if (!p.bias && !t?.bias) return y;
+  const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, to) : new Float32Array(n));
+  const biasName = `${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}${suffix}`;
+  const b = t?.bias
+    ? g.initializer(biasName, 'float32', t.bias.dims, (get) => t.bias!.values(get, own(get)))
+    : g.initializer(biasName, 'float32', [n], (get) => own(get));
+  return op.add(g, y, b);
+}
+
+/**
+ * Folds softmax attention's query scale into the first `C` output features of a `total`-wide
+ * projection: `(x W + b) · scale` as `x (W · scale) + b · scale`.
+ */
+export function scaledQuery(C: number, total: number, scale: number): ProjectionTransform {
+  const sc = Math.fround(scale);
+  return {
+    tag: 'scaled_q',
+    scale: () => Float32Array.from({ length: total }, (_, j) => (j < C ? sc : 1)),
+    bias: { dims: [total], values: (_, b) => b.map((x, j) => (j < C ? x * sc : x)) },
+  };
+}
+
 /**
  * `nn.Linear(inF, outF)`: x (..., inF) → (..., outF). The weight is stored transposed, (inF, outF),
- * so the product is a plain MatMul. The output value is named after the layer.
+ * so the product is a plain MatMul.
  */
 export function linear(g: Graph, x: Value, local: string, inF: number, outF: number, bias = true, official = local): Value {
-  return g.within(local, official, () => {
-    const spec = g.declareParam('weight', [outF, inF]);
-    const w = g.initializer(spec.name, 'float32', [inF, outF], (get) => transposeMatrix(get(spec.name), outF, inF));
-    if (!bias) return op.matmul(g, x, w);
-    const b = g.param('bias', [outF]);
-    return op.add(g, op.matmul(g, x, w), b);
-  });
+  return project(g, x, declareLinear(g, local, inF, outF, bias, official));
 }
 
 /** `nn.LayerNorm(dim, eps)` over the last axis. */

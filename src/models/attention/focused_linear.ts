@@ -7,10 +7,16 @@
  *   out  ← (q (kᵀ n^-½)(v n^-½)) / (q · mean_n(k) + 1e-6)   per head
  *   out  ← out + DWC(v)                                 depthwise k×k conv shared by the heads
  *
+ * The graph computes the same function with fewer passes over the activations, each step exact up
+ * to float rounding: 1/softplus(scale), the 1e-6 and the positional encoding are folded into the q and
+ * k projections (s > 0 commutes with ReLU), `ReLU(z) + e` is `Max(z + e, e)`, f_p is one `Pow` and a
+ * per-token factor ‖x‖/‖x^p‖, and the two n^-½ factors are applied once to the d×d product kᵀv.
+ *
  * Dimension legend: B' batch × windows, N query tokens on an H×W grid, n key/value tokens
  * (n = N unless the keys are spatially reduced), C channels, h heads, d = C/h head dim.
  */
-import type { Graph, Value } from '../../graph/graph.js';
+import type { Graph, Value, WeightLookup } from '../../graph/graph.js';
+import { type LinearParams, project } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 
 /** The shape of one focused linear attention call. */
@@ -29,6 +35,13 @@ export interface FocusedLinearShape {
   keyTokens: number;
   /** Rows of the positional encoding: n, or 1 where the official shape broadcasts. Default n. */
   positionRows?: number;
+}
+
+/** Where q and k come from: output features [from, from + C) of a linear layer applied to `x`. */
+export interface ProjectionSource {
+  x: Value;
+  linear: LinearParams;
+  from: number;
 }
 
 /** `softplus` as PyTorch computes it (threshold 20), rounded to float32. */
@@ -59,56 +72,78 @@ export function linearInterpolation(n: number, N: number): { i0: number[]; i1: n
   return { i0, i1, w0, w1 };
 }
 
-/** f_p over the last axis: ‖x‖ · x^p / ‖x^p‖. */
+/** f_p over the last axis: x^p · ‖x‖ / ‖x^p‖. */
 function focus(g: Graph, x: Value, p: number): Value {
+  if (p === 1) return x;
   const norm = op.reduceL2(g, x, [-1]); // (B', N, 1)
-  let xp: Value;
-  if (p === 1) xp = x;
-  else if (p === 2) xp = op.mul(g, x, x);
-  else if (p === 3) xp = op.mul(g, op.mul(g, x, x), x);
-  else xp = g.node('Pow', [x, g.constant('p', [], [p])], {}, [g.shape(x)])[0];
-  return op.mul(g, op.div(g, xp, op.reduceL2(g, xp, [-1])), norm);
+  const xp = g.node('Pow', [x, g.constant('p', [], [p])], {}, [g.shape(x)])[0];
+  return op.mul(g, xp, op.div(g, norm, op.reduceL2(g, xp, [-1]))); // (B', N, C)
+}
+
+/** Splits (B', T, C) into heads (B', h, T, d); a no-op reshape for one head. */
+function toHeads(g: Graph, x: Value, T: number, h: number, d: number): Value {
+  if (h === 1) return op.reshape(g, x, [-1, 1, T, d]); // (B', 1, T, d)
+  return op.transpose(g, op.reshape(g, x, [-1, T, h, d]), [0, 2, 1, 3]); // (B', h, T, d)
 }
 
 /**
- * Builds focused linear attention on q (B', N, C) and k, v (B', n, C) in the current scope, which
- * must be the attention module's (its parameters are `scale`, `positional_encoding` and `dwc`).
- * Returns (B', N, C): attention output plus DWC(v), before the output projection.
+ * Builds focused linear attention in the current scope, which must be the attention module's (its
+ * parameters are `scale`, `positional_encoding` and `dwc`). q and k are projected here, from their
+ * linear layers, so that the kernel function can be folded into the weights; v (B', n, C) comes
+ * projected. Returns (B', N, C): attention output plus DWC(v), before the output projection.
  */
-export function focusedLinearAttention(g: Graph, q: Value, k: Value, v: Value, s: FocusedLinearShape): Value {
+export function focusedLinearAttention(g: Graph, q: ProjectionSource, k: ProjectionSource, v: Value, s: FocusedLinearShape): Value {
   const C = s.dim;
   const h = s.heads;
   const d = C / h;
   const n = s.keyTokens;
   const [H, W] = s.grid;
   const N = H * W;
-  if (g.shape(q)[1] !== N) throw new Error(`internal: query tokens ${g.shape(q)[1]} do not fill the ${H}x${W} grid`);
+  const rows = s.positionRows ?? n;
 
-  // The kernel function and the focusing function, over all C channels.
-  k = op.add(g, k, g.param('positional_encoding', [1, s.positionRows ?? n, C]));
-  const eps = g.constant('eps', [], [1e-6]);
+  // Kernel function folded into the projections: Max(x·W/s + (b [+ pe] + 1e-6)/s, 1e-6/s).
+  const peSpec = g.declareParam('positional_encoding', [1, rows, C]);
   const scaleSpec = g.declareParam('scale', [1, 1, C]);
-  const sp = g.initializer(`${scaleSpec.name}.softplus`, 'float32', [1, 1, C], (get) => get(scaleSpec.name).map(softplus));
-  q = focus(g, op.div(g, op.add(g, op.relu(g, q), eps), sp), s.focusingFactor);
-  k = focus(g, op.div(g, op.add(g, op.relu(g, k), eps), sp), s.focusingFactor);
+  const inv = (get: WeightLookup) => get(scaleSpec.name).map((x) => 1 / softplus(x));
+  const floor = g.initializer(`${scaleSpec.name}.eps`, 'float32', [C], (get) => inv(get).map((r) => 1e-6 * r));
+  const qz = project(g, q.x, q.linear, q.from, q.from + C, {
+    tag: 'focused_q',
+    scale: inv,
+    bias: { dims: [C], values: (get, b) => b.map((x, c) => (x + 1e-6) * inv(get)[c]) },
+  }); // (B', N, C)
+  const kz = project(g, k.x, k.linear, k.from, k.from + C, {
+    tag: 'focused_k',
+    scale: inv,
+    bias: {
+      dims: [1, rows, C],
+      values: (get, b) => {
+        const pe = get(peSpec.name);
+        const r = inv(get);
+        return pe.map((x, i) => (b[i % C] + x + 1e-6) * r[i % C]);
+      },
+    },
+  }); // (B', n, C)
+  const qf = focus(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], s.focusingFactor);
+  const kf = focus(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], s.focusingFactor);
 
-  const vTokens = v;
-  const qh = op.transpose(g, op.reshape(g, q, [-1, N, h, d]), [0, 2, 1, 3]); // (B', h, N, d)
-  const kh = op.transpose(g, op.reshape(g, k, [-1, n, h, d]), [0, 2, 1, 3]); // (B', h, n, d)
-  const vh = op.transpose(g, op.reshape(g, v, [-1, n, h, d]), [0, 2, 1, 3]); // (B', h, n, d)
+  const qh = toHeads(g, qf, N, h, d); // (B', h, N, d)
+  const kh = toHeads(g, kf, n, h, d); // (B', h, n, d)
+  const vh = toHeads(g, v, n, h, d); // (B', h, n, d)
 
   // z = 1 / (q · mean_n(k) + 1e-6)
   const kMean = op.transpose(g, op.reduceMean(g, kh, [2]), [0, 1, 3, 2]); // (B', h, d, 1)
-  const z = op.reciprocal(g, op.add(g, op.matmul(g, qh, kMean), eps)); // (B', h, N, 1)
+  const z = op.reciprocal(g, op.add(g, op.matmul(g, qh, kMean), g.constant('eps', [], [1e-6]))); // (B', h, N, 1)
 
-  // kv = (kᵀ n^-½)(v n^-½), then out = (q kv) z
-  const rs = g.constant('inv_sqrt_n', [], [n ** -0.5]);
+  // kv = (kᵀ v) n^-1, then out = (q kv) z
   const kT = op.transpose(g, kh, [0, 1, 3, 2]); // (B', h, d, n)
-  const kv = op.matmul(g, op.mul(g, kT, rs), op.mul(g, vh, rs)); // (B', h, d, d)
+  const kv = op.mul(g, op.matmul(g, kT, vh), g.constant('inv_n', [], [Math.fround(n ** -0.5) ** 2])); // (B', h, d, d)
   const out = op.mul(g, op.matmul(g, qh, kv), z); // (B', h, N, d)
-  const merged = op.reshape(g, op.transpose(g, out, [0, 2, 1, 3]), [-1, N, C]); // (B', N, C)
+  const merged =
+    h === 1
+      ? op.reshape(g, out, [-1, N, C]) // (B', N, C)
+      : op.reshape(g, op.transpose(g, out, [0, 2, 1, 3]), [-1, N, C]); // (B', N, C)
 
-  return op.add(g, merged, depthwiseOnValues(g, vTokens, s, n, N, d));
+  return op.add(g, merged, depthwiseOnValues(g, v, s, n, N, d));
 }
 
 /**
@@ -120,13 +155,14 @@ function depthwiseOnValues(g: Graph, v: Value, s: FocusedLinearShape, n: number,
   const C = s.dim;
   const [H, W] = s.grid;
   const k = s.kernelSize;
+  let vT = op.transpose(g, v, [0, 2, 1]); // (B', C, n)
   if (n !== N) {
     const ip = linearInterpolation(n, N);
-    const a = op.mul(g, op.gather(g, v, ip.i0, 1), g.constant('interp_w0', [1, N, 1], ip.w0)); // (B', N, C)
-    const b = op.mul(g, op.gather(g, v, ip.i1, 1), g.constant('interp_w1', [1, N, 1], ip.w1)); // (B', N, C)
-    v = op.add(g, a, b);
+    const a = op.mul(g, op.gather(g, vT, ip.i0, 2), g.constant('interp_w0', [N], ip.w0)); // (B', C, N)
+    const b = op.mul(g, op.gather(g, vT, ip.i1, 2), g.constant('interp_w1', [N], ip.w1)); // (B', C, N)
+    vT = op.add(g, a, b);
   }
-  const img = op.reshape(g, op.transpose(g, v, [0, 2, 1]), [-1, C, H, W]); // (B', C, H, W)
+  const img = op.reshape(g, vT, [-1, C, H, W]); // (B', C, H, W)
   const conv = g.within('dwc', 'dwc', () => {
     const wSpec = g.declareParam('weight', [d, 1, k, k]);
     const bSpec = g.declareParam('bias', [d]);

@@ -9,7 +9,19 @@
  * Hs×Ws a stripe, Ls = Hs·Ws tokens of a stripe, B' = B × stripes, h' heads of a branch, d head dim.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, imageToTokens, layerNorm, linear, meanTokens, mlp, tokensToImage } from '../../graph/layers.js';
+import {
+  conv2d,
+  declareLinear,
+  imageToTokens,
+  layerNorm,
+  type LinearParams,
+  linear,
+  meanTokens,
+  mlp,
+  project,
+  scaledQuery,
+  tokensToImage,
+} from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { arg, type ArgSchema, require_, requireLength } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
@@ -82,17 +94,7 @@ function lepe(g: Graph, v: Value, C: number, hs: number, ws: number): Value {
 }
 
 /** One branch of cross-shaped window attention (`LePEAttention`): q, k, v (B, L, C') → (B, L, C'). */
-function stripeAttention(
-  g: Graph,
-  q: Value,
-  k: Value,
-  v: Value,
-  R: number,
-  hs: number,
-  ws: number,
-  heads: number,
-  scale: number | null,
-): Value {
+function stripeAttention(g: Graph, q: Value, k: Value, v: Value, R: number, hs: number, ws: number, heads: number): Value {
   const C = g.shape(q)[2];
   const d = C / heads;
   const Ls = hs * ws;
@@ -101,7 +103,7 @@ function stripeAttention(
   const toHeads = (t: Value) => op.transpose(g, op.reshape(g, t, [-1, Ls, heads, d]), [0, 2, 1, 3]); // (B', h', Ls, d)
   const vs = stripes(v);
   const pe = toHeads(lepe(g, vs, C, hs, ws));
-  const qh = op.mul(g, toHeads(stripes(q)), g.constant('scale', [], [scale ?? d ** -0.5]));
+  const qh = toHeads(stripes(q)); // (B', h', Ls, d), already scaled
   const kT = op.transpose(g, toHeads(stripes(k)), [0, 1, 3, 2]); // (B', h', d, Ls)
   const attn = op.softmax(g, op.matmul(g, qh, kT), -1); // (B', h', Ls, Ls)
   const out = op.add(g, op.matmul(g, attn, toHeads(vs)), pe); // (B', h', Ls, d)
@@ -110,9 +112,10 @@ function stripeAttention(
 }
 
 /** The `L` branch: focused linear attention over the whole R×R stage, plus LePE. */
-function linearBranch(g: Graph, q: Value, k: Value, v: Value, R: number, heads: number, a: CswinArgs): Value {
-  const C = g.shape(q)[2];
-  const fla = focusedLinearAttention(g, q, k, v, {
+function linearBranch(g: Graph, img: Value, qkv: LinearParams, R: number, heads: number, a: CswinArgs): Value {
+  const C = qkv.inF;
+  const v = project(g, img, qkv, 2 * C, 3 * C); // (B, L, C)
+  const fla = focusedLinearAttention(g, { x: img, linear: qkv, from: 0 }, { x: img, linear: qkv, from: C }, v, {
     dim: C,
     heads,
     focusingFactor: a.focusing_factor,
@@ -131,19 +134,18 @@ interface BlockPlan {
 
 function block(g: Graph, x: Value, C: number, heads: number, R: number, p: BlockPlan, a: CswinArgs): Value {
   const img = layerNorm(g, x, 'norm1', C, 1e-5);
-  const [q, k, v] = op.split(g, linear(g, img, 'qkv', C, 3 * C, a.qkv_bias), 2, [C, C, C]); // (B, L, C) each
+  const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+  const d = C / heads;
   let attended: Value;
-  if (p.branches === 1) {
-    attended = g.within('attn0', 'attns.0', () =>
-      p.type === 'L' ? linearBranch(g, q, k, v, R, heads, a) : stripeAttention(g, q, k, v, R, R, R, heads, a.qk_scale),
-    );
+  if (p.type === 'L') attended = g.within('attn0', 'attns.0', () => linearBranch(g, img, qkv, R, heads, a));
+  else if (p.branches === 1) {
+    const [q, k, v] = op.split(g, project(g, img, qkv, 0, 3 * C, scaledQuery(C, 3 * C, a.qk_scale ?? d ** -0.5)), 2, [C, C, C]); // (B, L, C) each
+    attended = g.within('attn0', 'attns.0', () => stripeAttention(g, q, k, v, R, R, R, heads));
   } else {
-    const half = C / 2;
-    const [q0, q1] = op.split(g, q, 2, [half, half]);
-    const [k0, k1] = op.split(g, k, 2, [half, half]);
-    const [v0, v1] = op.split(g, v, 2, [half, half]);
-    const x0 = g.within('attn0', 'attns.0', () => stripeAttention(g, q0, k0, v0, R, R, p.split, heads / 2, a.qk_scale));
-    const x1 = g.within('attn1', 'attns.1', () => stripeAttention(g, q1, k1, v1, R, p.split, R, heads / 2, a.qk_scale));
+    const h = C / 2;
+    const parts = op.split(g, project(g, img, qkv, 0, 3 * C, scaledQuery(C, 3 * C, a.qk_scale ?? d ** -0.5)), 2, [h, h, h, h, h, h]); // q0 q1 k0 k1 v0 v1, (B, L, C/2) each
+    const x0 = g.within('attn0', 'attns.0', () => stripeAttention(g, parts[0], parts[2], parts[4], R, R, p.split, heads / 2));
+    const x1 = g.within('attn1', 'attns.1', () => stripeAttention(g, parts[1], parts[3], parts[5], R, p.split, R, heads / 2));
     attended = op.concat(g, [x0, x1], 2); // (B, L, C)
   }
   x = op.add(g, x, linear(g, attended, 'proj', C, C));

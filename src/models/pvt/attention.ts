@@ -7,7 +7,7 @@
  * C channels, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, gelu, imageToTokens, layerNorm, linear, tokensToImage } from '../../graph/layers.js';
+import { conv2d, declareLinear, gelu, imageToTokens, layerNorm, linear, project, scaledQuery, tokensToImage } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { require_ } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
@@ -54,10 +54,10 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
   const d = C / h;
   const [H, W] = a.grid;
   const N = H * W;
-  const q = linear(g, x, 'q', C, C, a.qkvBias); // (B, N, C)
+  const qLin = declareLinear(g, 'q', C, C, a.qkvBias);
   const kvIn = reduced(g, x, a);
+  const kvLin = declareLinear(g, 'kv', C, 2 * C, a.qkvBias);
   const n = g.shape(kvIn)[1];
-  const [k, v] = op.split(g, linear(g, kvIn, 'kv', C, 2 * C, a.qkvBias), 2, [C, C]); // (B, n, C) each
   let out: Value;
   if (a.type === 'L') {
     const rows = Math.floor(a.numPatches / (a.srRatio * a.srRatio));
@@ -66,7 +66,8 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
       where,
       `the positional encoding has ${rows} rows but the keys have ${n} tokens${a.linear ? ' (linear=True pools keys to 7x7, which focused linear attention cannot use)' : ''}; the official model cannot run this configuration`,
     );
-    out = focusedLinearAttention(g, q, k, v, {
+    const v = project(g, kvIn, kvLin, C, 2 * C); // (B, n, C)
+    out = focusedLinearAttention(g, { x, linear: qLin, from: 0 }, { x: kvIn, linear: kvLin, from: 0 }, v, {
       dim: C,
       heads: h,
       focusingFactor: a.focusingFactor,
@@ -76,11 +77,12 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
       positionRows: rows,
     });
   } else {
+    const q = project(g, x, qLin, 0, C, scaledQuery(C, C, a.qkScale ?? d ** -0.5)); // (B, N, C)
+    const [k, v] = op.split(g, project(g, kvIn, kvLin), 2, [C, C]); // (B, n, C) each
     const qh = op.transpose(g, op.reshape(g, q, [-1, N, h, d]), [0, 2, 1, 3]); // (B, h, N, d)
     const kh = op.transpose(g, op.reshape(g, k, [-1, n, h, d]), [0, 2, 3, 1]); // (B, h, d, n)
     const vh = op.transpose(g, op.reshape(g, v, [-1, n, h, d]), [0, 2, 1, 3]); // (B, h, n, d)
-    const scale = g.constant('scale', [], [a.qkScale ?? d ** -0.5]);
-    const attn = op.softmax(g, op.mul(g, op.matmul(g, qh, kh), scale), -1); // (B, h, N, n)
+    const attn = op.softmax(g, op.matmul(g, qh, kh), -1); // (B, h, N, n)
     out = op.reshape(g, op.transpose(g, op.matmul(g, attn, vh), [0, 2, 1, 3]), [-1, N, C]); // (B, N, C)
   }
   return linear(g, out, 'proj', C, C);

@@ -8,7 +8,7 @@
  * window, nW windows per image, B' = B·nW, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, imageToTokens, layerNorm, linear, meanTokens, mlp } from '../../graph/layers.js';
+import { conv2d, declareLinear, imageToTokens, layerNorm, linear, meanTokens, mlp, project, scaledQuery } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { arg, type ArgSchema, require_, requireLength } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
@@ -134,12 +134,11 @@ function shiftMask(H: number, W: number, w: number, shift: number): Float32Array
 function windowAttention(g: Graph, x: Value, C: number, heads: number, w: number, masked: Float32Array | null, a: SwinArgs): Value {
   const N = w * w;
   const d = C / heads;
-  const qkv = linear(g, x, 'qkv', C, 3 * C, a.qkv_bias); // (B', N, 3C)
+  const qkv = project(g, x, declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias), 0, 3 * C, scaledQuery(C, 3 * C, a.qk_scale ?? d ** -0.5)); // (B', N, 3C)
   const [q, k, v] = op.split(g, qkv, 2, [C, C, C]).map(
     (t) => op.transpose(g, op.reshape(g, t, [-1, N, heads, d]), [0, 2, 1, 3]), // (B', h, N, d)
   );
-  const scale = g.constant('scale', [], [a.qk_scale ?? d ** -0.5]);
-  let attn = op.matmul(g, op.mul(g, q, scale), op.transpose(g, k, [0, 1, 3, 2])); // (B', h, N, N)
+  let attn = op.matmul(g, q, op.transpose(g, k, [0, 1, 3, 2])); // (B', h, N, N)
   const table = g.declareParam('relative_position_bias_table', [(2 * w - 1) ** 2, heads]);
   const index = relativePositionIndex(w);
   const nW = masked ? masked.length / (N * N) : 1;
@@ -173,9 +172,9 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
   y = op.reshape(g, y, [-1, N, C]); // (B', N, C)
   y = g.within('attn', 'attn', () => {
     if (p.type === 'S') return windowAttention(g, y, C, heads, w, shift > 0 ? shiftMask(H, W, w, shift) : null, a);
-    const qkv = linear(g, y, 'qkv', C, 3 * C, a.qkv_bias); // (B', N, 3C)
-    const [q, k, v] = op.split(g, qkv, 2, [C, C, C]); // (B', N, C) each
-    const o = focusedLinearAttention(g, q, k, v, {
+    const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+    const v = project(g, y, qkv, 2 * C, 3 * C); // (B', N, C)
+    const o = focusedLinearAttention(g, { x: y, linear: qkv, from: 0 }, { x: y, linear: qkv, from: C }, v, {
       dim: C,
       heads,
       focusingFactor: a.focusing_factor,
