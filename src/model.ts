@@ -3,7 +3,9 @@
  */
 import type { StateDict } from './checkpoint/lazy.js';
 import { type CheckpointInput, openCheckpoint } from './checkpoint/open.js';
-import type { WeightLookup } from './graph/graph.js';
+import type { Precision, WeightLookup } from './graph/graph.js';
+
+export type { Precision } from './graph/graph.js';
 import { serializeModel } from './graph/onnx.js';
 import { countParams, defineModel, INPUT_NAME, type ModelDefinition } from './models/define.js';
 import { describeMismatch, isExactFit, mapStateDict, type MappingReport } from './models/mapping.js';
@@ -21,6 +23,8 @@ export interface LoadOptions extends RuntimeOptions {
   stages?: boolean;
   /** Name used for a checkpoint given as bytes, in messages. */
   checkpointName?: string;
+  /** `int8` runs the linear layers in int8 (faster, approximate); default `fp32`, exact. */
+  precision?: Precision;
 }
 
 /** What {@link FlattenModel.predict} returns. */
@@ -63,7 +67,7 @@ export class FlattenModel {
    * missing keys, unexpected keys and shape mismatches if the checkpoint does not fit.
    */
   static async load(arch: ArchitectureSpec, checkpoint: CheckpointInput, opts: LoadOptions = {}): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages });
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
     const sd = openCheckpoint(checkpoint, { ema: opts.ema, name: opts.checkpointName });
     try {
       const mapping = checkFit(def, sd);
@@ -86,7 +90,7 @@ export class FlattenModel {
    * ```
    */
   static async random(arch: ArchitectureSpec, opts: LoadOptions & { seed?: number } = {}): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages });
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
     const weights = randomWeights(def.params, opts.seed ?? 0);
     const tensors = new Map(
       [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)!.shape, read: () => v }]),

@@ -3,6 +3,7 @@
  * stderr and a non-zero exit status (1 for a problem with the input, 2 for a usage error or a bug).
  */
 import { type Command, parse, UsageError } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { classifyCommand } from './commands/classify.js';
 import { convertCommand } from './commands/convert.js';
 import { evalCommand } from './commands/eval.js';
@@ -18,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   predictCommand,
   preprocessCommand,
   infoCommand,
+  benchCommand,
   exportCommand,
   convertCommand,
 ];

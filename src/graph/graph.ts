@@ -40,10 +40,13 @@ export type WeightLookup = (name: string) => Float32Array;
 /** A constant tensor of the graph; its data is produced only when the model is serialized. */
 export interface Initializer {
   readonly name: Value;
-  readonly dtype: 'float32' | 'int64';
+  readonly dtype: 'float32' | 'int64' | 'int8';
   readonly dims: readonly number[];
-  readonly data: (weights: WeightLookup) => Float32Array | BigInt64Array;
+  readonly data: (weights: WeightLookup) => Float32Array | BigInt64Array | Int8Array;
 }
+
+/** Arithmetic of the linear layers: float32, or int8 weights with dynamically quantized inputs. */
+export type Precision = 'fp32' | 'int8';
 
 /** One learnable tensor of the model: our name, the official state-dict key, and its shape. */
 export interface ParamSpec {
@@ -77,6 +80,11 @@ export class Graph {
   private readonly scopes: Scope[] = [{ ours: '', official: '' }];
   private readonly counters = new Map<string, number>();
   private readonly usedNames = new Set<string>();
+
+  constructor(
+    /** How linear layers are computed (see `project` in layers.ts). */
+    readonly precision: Precision = 'fp32',
+  ) {}
 
   private get scope(): Scope {
     return this.scopes[this.scopes.length - 1];
@@ -157,7 +165,7 @@ export class Graph {
    * An initializer derived from parameters (a transposed weight, a folded constant). `data` receives
    * the weight lookup when the model is serialized.
    */
-  initializer(name: string, dtype: 'float32' | 'int64', dims: readonly number[], data: Initializer['data']): Value {
+  initializer(name: string, dtype: Initializer['dtype'], dims: readonly number[], data: Initializer['data']): Value {
     if (this.initializers.has(name)) return name;
     if (this.usedNames.has(name)) throw new Error(`internal: initializer ${name} clashes with a value`);
     this.usedNames.add(name);

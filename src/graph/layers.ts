@@ -59,7 +59,7 @@ export function project(g: Graph, x: Value, p: LinearParams, from = 0, to = p.ou
     if (scale) for (let i = 0; i < p.inF; i++) for (let j = 0; j < n; j++) out[i * n + j] *= scale[j];
     return out;
   });
-  const y = op.matmul(g, x, w);
+  const y = g.precision === 'int8' ? quantizedMatmul(g, x, w, p.inF, n) : op.matmul(g, x, w);
   if (!p.bias && !t?.bias) return y;
   const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, to) : new Float32Array(n));
   const biasName = `${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}${suffix}`;
@@ -67,6 +67,33 @@ export function project(g: Graph, x: Value, p: LinearParams, from = 0, to = p.ou
     ? g.initializer(biasName, 'float32', t.bias.dims, (get) => t.bias!.values(get, own(get)))
     : g.initializer(biasName, 'float32', [n], (get) => own(get));
   return op.add(g, y, b);
+}
+
+/**
+ * x @ W with int8 arithmetic, in standard ONNX that onnxruntime fuses into one kernel: x is quantized
+ * per tensor on the fly (DynamicQuantizeLinear), W per output column, symmetrically, at build time.
+ */
+function quantizedMatmul(g: Graph, x: Value, w: Value, inF: number, n: number): Value {
+  const init = g.initializers.get(w)!;
+  let cache: { get: WeightLookup; q: Int8Array; scale: Float32Array } | null = null;
+  const quantized = (get: WeightLookup) => {
+    if (cache?.get === get) return cache;
+    const f = init.data(get) as Float32Array;
+    const scale = new Float32Array(n);
+    for (let i = 0; i < inF; i++) for (let j = 0; j < n; j++) scale[j] = Math.max(scale[j], Math.abs(f[i * n + j]));
+    for (let j = 0; j < n; j++) scale[j] = scale[j] > 0 ? scale[j] / 127 : 1;
+    const q = new Int8Array(f.length);
+    for (let i = 0; i < inF; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(f[i * n + j] / scale[j])));
+    cache = { get, q, scale };
+    return cache;
+  };
+  const wq = g.initializer(`${w}.int8`, 'int8', [inF, n], (get) => quantized(get).q);
+  const ws = g.initializer(`${w}.scale`, 'float32', [n], (get) => quantized(get).scale);
+  const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], {}, [g.shape(x), [], []]);
+  const sx = g.shape(x);
+  const acc = g.node('MatMulInteger', [xq, wq, xz], {}, [[...sx.slice(0, -1), n]])[0];
+  const f = g.node('Cast', [acc], { to: 1 }, [g.shape(acc)])[0];
+  return op.mul(g, f, op.mul(g, xs, ws));
 }
 
 /**

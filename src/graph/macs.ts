@@ -9,9 +9,9 @@ import type { Graph } from './graph.js';
 export function countMacs(g: Graph): number {
   let macs = 0;
   for (const n of g.nodes) {
-    if (n.op !== 'MatMul' && n.op !== 'Conv') continue;
+    if (n.op !== 'MatMul' && n.op !== 'MatMulInteger' && n.op !== 'Conv') continue;
     const out = g.shape(n.outputs[0]).reduce((a, b) => a * b, 1);
-    if (n.op === 'MatMul') {
+    if (n.op !== 'Conv') {
       const a = g.shape(n.inputs[0]);
       macs += out * a[a.length - 1];
     } else {

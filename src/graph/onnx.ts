@@ -10,10 +10,7 @@ import { PbWriter } from './protobuf.js';
 export const OPSET = 17;
 const IR_VERSION = 8;
 
-const enum DataType {
-  FLOAT = 1,
-  INT64 = 7,
-}
+const DATA_TYPE = { float32: 1, int8: 3, int64: 7 } as const;
 
 const enum AttrType {
   FLOAT = 1,
@@ -59,7 +56,7 @@ function tensor(init: Initializer, weights: WeightLookup): PbWriter {
   if (data.length !== expected) {
     throw new Error(`internal: initializer ${init.name} has ${data.length} values for dims (${init.dims})`);
   }
-  const w = new PbWriter().packedInts(1, init.dims).int(2, init.dtype === 'float32' ? DataType.FLOAT : DataType.INT64);
+  const w = new PbWriter().packedInts(1, init.dims).int(2, DATA_TYPE[init.dtype]);
   w.string(8, init.name);
   w.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return w;
@@ -75,7 +72,7 @@ function valueInfo(io: GraphIO, batch: number | undefined): PbWriter {
     } else dim.int(1, d);
     shape.message(1, dim);
   });
-  const tensorType = new PbWriter().int(1, DataType.FLOAT).message(2, shape);
+  const tensorType = new PbWriter().int(1, DATA_TYPE.float32).message(2, shape);
   const type = new PbWriter().message(1, tensorType);
   return new PbWriter().string(1, io.name).message(2, type);
 }

@@ -2,7 +2,7 @@
  * Turns an architecture into its graph: declares the input, runs the family's builder and names the
  * outputs (`logits`, `features`, and `stage1`… when asked for).
  */
-import { Graph, type ParamSpec } from '../graph/graph.js';
+import { Graph, type ParamSpec, type Precision } from '../graph/graph.js';
 import type { Architecture } from './registry.js';
 
 /** What a built model consists of, before any weights are attached. */
@@ -30,6 +30,8 @@ export interface StageShape {
 export interface DefineOptions {
   /** Also output every stage's tokens (`stage1` … `stageN`). */
   stages?: boolean;
+  /** `int8`: linear layers with int8 weights and dynamically quantized inputs (the fast mode). */
+  precision?: Precision;
 }
 
 /** The name of the graph's input. */
@@ -45,7 +47,7 @@ export const INPUT_NAME = 'pixel_values';
  * ```
  */
 export function defineModel(arch: Architecture, opts: DefineOptions = {}): ModelDefinition {
-  const g = new Graph();
+  const g = new Graph(opts.precision);
   const [h, w] = arch.family.inputSize(arch.args);
   const c = arch.args.in_chans as number;
   const input = g.input(INPUT_NAME, [1, c, h, w]);

@@ -37,7 +37,7 @@ export interface FocusedLinearShape {
   positionRows?: number;
 }
 
-/** Where q and k come from: output features [from, from + C) of a linear layer applied to `x`. */
+/** Where q, k and v come from: output features [from, from + C) of a linear layer applied to `x`. */
 export interface ProjectionSource {
   x: Value;
   linear: LinearParams;
@@ -72,27 +72,90 @@ export function linearInterpolation(n: number, N: number): { i0: number[]; i1: n
   return { i0, i1, w0, w1 };
 }
 
-/** f_p over the last axis: x^p · ‖x‖ / ‖x^p‖. */
-function focus(g: Graph, x: Value, p: number): Value {
-  if (p === 1) return x;
-  const norm = op.reduceL2(g, x, [-1]); // (B', N, 1)
-  const xp = g.node('Pow', [x, g.constant('p', [], [p])], {}, [g.shape(x)])[0];
-  return op.mul(g, xp, op.div(g, norm, op.reduceL2(g, xp, [-1]))); // (B', N, C)
+/** A projection's bias as a function of (output feature c, token t), and how many tokens it varies over. */
+interface BiasRule {
+  tokens: number;
+  value: (get: WeightLookup, b: Float32Array) => (c: number, t: number) => number;
 }
 
-/** Splits (B', T, C) into heads (B', h, T, d); a no-op reshape for one head. */
-function toHeads(g: Graph, x: Value, T: number, h: number, d: number): Value {
-  if (h === 1) return op.reshape(g, x, [-1, 1, T, d]); // (B', 1, T, d)
-  return op.transpose(g, op.reshape(g, x, [-1, T, h, d]), [0, 2, 1, 3]); // (B', h, T, d)
+/**
+ * A slice of a linear layer, W[from:from+C] applied to x (B', T, Cin), returned channel-major
+ * (B', C, T). In float32 it is W @ xT on the transposed input `xT` (shared by all projections of the
+ * same input); in int8 it is the quantized token-major product, then transposed. `scale` multiplies
+ * each output feature, `bias` replaces the layer's bias.
+ */
+function projectChannels(
+  g: Graph,
+  x: Value,
+  xT: () => Value,
+  src: ProjectionSource,
+  C: number,
+  tag: string,
+  scale: ((get: WeightLookup) => Float32Array) | null,
+  bias: BiasRule | null,
+): Value {
+  const { linear: p, from } = src;
+  const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, from + C) : new Float32Array(C));
+  const T = bias?.tokens ?? 1;
+  if (g.precision === 'int8') {
+    const y = project(g, x, p, from, from + C, {
+      tag,
+      ...(scale ? { scale } : {}),
+      bias: {
+        dims: T === 1 ? [C] : [1, T, C],
+        values: (get, b) => {
+          const f = bias ? bias.value(get, b) : (c: number) => b[c];
+          return Float32Array.from({ length: T * C }, (_, i) => f(i % C, Math.floor(i / C)));
+        },
+      },
+    }); // (B', T, C)
+    return op.transpose(g, y, [0, 2, 1]); // (B', C, T)
+  }
+  const w = g.initializer(`${p.weight.name}.${tag}`, 'float32', [C, p.inF], (get) => {
+    const out = get(p.weight.name).slice(from * p.inF, (from + C) * p.inF);
+    const sc = scale?.(get);
+    if (sc) for (let r = 0; r < C; r++) for (let i = 0; i < p.inF; i++) out[r * p.inF + i] *= sc[r];
+    return out;
+  });
+  const y = op.matmul(g, w, xT()); // (B', C, T)
+  if (!p.bias && !bias) return y;
+  const b = g.initializer(`${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}.${tag}`, 'float32', [C, T], (get) => {
+    const f = bias ? bias.value(get, own(get)) : (c: number) => own(get)[c];
+    return Float32Array.from({ length: C * T }, (_, i) => f(Math.floor(i / T), i % T));
+  });
+  return op.add(g, y, b);
+}
+
+/** f_p over the channel axis of (B', C, T): x^p · ‖x‖ / ‖x^p‖. */
+function focusChannels(g: Graph, x: Value, p: number): Value {
+  if (p === 1) return x;
+  const norm = op.reduceL2(g, x, [1]); // (B', 1, T)
+  const xp = g.node('Pow', [x, g.constant('p', [], [p])], {}, [g.shape(x)])[0];
+  return op.mul(g, xp, op.div(g, norm, op.reduceL2(g, xp, [1]))); // (B', C, T)
+}
+
+/** Options beyond the shape: an extra depthwise term on the V image (CSwin's LePE). */
+export interface FocusedLinearExtras {
+  /** Added to the output with the DWC: receives V as an image (B', C, H, W), returns (B', C, H, W). */
+  onValues?: (vImage: Value) => Value;
 }
 
 /**
  * Builds focused linear attention in the current scope, which must be the attention module's (its
- * parameters are `scale`, `positional_encoding` and `dwc`). q and k are projected here, from their
- * linear layers, so that the kernel function can be folded into the weights; v (B', n, C) comes
- * projected. Returns (B', N, C): attention output plus DWC(v), before the output projection.
+ * parameters are `scale`, `positional_encoding` and `dwc`). q comes from `q.x` (B', N, Cin) and k, v
+ * from `kv.x` (B', n, Cin) through their linear layers, so that the kernel function folds into the
+ * weights. Inside, everything is channel-major (B', C, T): one transpose of each input serves all
+ * three projections, the heads are a free reshape (B', h, d, T), and the DWC reads V as it is.
+ * Returns (B', N, C): attention output plus DWC(v) (plus `onValues`), before the output projection.
  */
-export function focusedLinearAttention(g: Graph, q: ProjectionSource, k: ProjectionSource, v: Value, s: FocusedLinearShape): Value {
+export function focusedLinearAttention(
+  g: Graph,
+  q: ProjectionSource,
+  k: ProjectionSource,
+  v: ProjectionSource,
+  s: FocusedLinearShape,
+  extras: FocusedLinearExtras = {},
+): Value {
   const C = s.dim;
   const h = s.heads;
   const d = C / h;
@@ -101,61 +164,59 @@ export function focusedLinearAttention(g: Graph, q: ProjectionSource, k: Project
   const N = H * W;
   const rows = s.positionRows ?? n;
 
-  // Kernel function folded into the projections: Max(x·W/s + (b [+ pe] + 1e-6)/s, 1e-6/s).
+  const transposed = new Map<Value, Value>();
+  const T = (x: Value) => () => {
+    if (!transposed.has(x)) transposed.set(x, op.transpose(g, x, [0, 2, 1])); // (B', Cin, T)
+    return transposed.get(x)!;
+  };
+
+  // Kernel function folded into the projections: Max(W/s · x + (b [+ pe] + 1e-6)/s, 1e-6/s).
   const peSpec = g.declareParam('positional_encoding', [1, rows, C]);
   const scaleSpec = g.declareParam('scale', [1, 1, C]);
   const inv = (get: WeightLookup) => get(scaleSpec.name).map((x) => 1 / softplus(x));
-  const floor = g.initializer(`${scaleSpec.name}.eps`, 'float32', [C], (get) => inv(get).map((r) => 1e-6 * r));
-  const qz = project(g, q.x, q.linear, q.from, q.from + C, {
-    tag: 'focused_q',
-    scale: inv,
-    bias: { dims: [C], values: (get, b) => b.map((x, c) => (x + 1e-6) * inv(get)[c]) },
-  }); // (B', N, C)
-  const kz = project(g, k.x, k.linear, k.from, k.from + C, {
-    tag: 'focused_k',
-    scale: inv,
-    bias: {
-      dims: [1, rows, C],
-      values: (get, b) => {
-        const pe = get(peSpec.name);
-        const r = inv(get);
-        return pe.map((x, i) => (b[i % C] + x + 1e-6) * r[i % C]);
-      },
+  const floor = g.initializer(`${scaleSpec.name}.eps`, 'float32', [C, 1], (get) => inv(get).map((r) => 1e-6 * r));
+  const qz = projectChannels(g, q.x, T(q.x), q, C, 'focused_q', inv, {
+    tokens: 1,
+    value: (get, b) => {
+      const r = inv(get);
+      return (c) => (b[c] + 1e-6) * r[c];
     },
-  }); // (B', n, C)
-  const qf = focus(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], s.focusingFactor);
-  const kf = focus(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], s.focusingFactor);
+  }); // (B', C, N)
+  const kz = projectChannels(g, k.x, T(k.x), k, C, 'focused_k', inv, {
+    tokens: rows,
+    value: (get, b) => {
+      const pe = get(peSpec.name);
+      const r = inv(get);
+      return (c, t) => (b[c] + pe[t * C + c] + 1e-6) * r[c];
+    },
+  }); // (B', C, n)
+  const vT = projectChannels(g, v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
+  const qf = op.reshape(g, focusChannels(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], s.focusingFactor), [-1, h, d, N]); // (B', h, d, N)
+  const kf = op.reshape(g, focusChannels(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], s.focusingFactor), [-1, h, d, n]); // (B', h, d, n)
+  const vh = op.reshape(g, vT, [-1, h, d, n]); // (B', h, d, n)
 
-  const qh = toHeads(g, qf, N, h, d); // (B', h, N, d)
-  const kh = toHeads(g, kf, n, h, d); // (B', h, n, d)
-  const vh = toHeads(g, v, n, h, d); // (B', h, n, d)
+  // zᵀ = 1 / (mean_n(k)ᵀ q + 1e-6)
+  const kMean = op.reshape(g, op.reduceMean(g, kf, [3]), [-1, h, 1, d]); // (B', h, 1, d)
+  const z = op.reciprocal(g, op.add(g, op.matmul(g, kMean, qf), g.constant('eps', [], [1e-6]))); // (B', h, 1, N)
 
-  // z = 1 / (q · mean_n(k) + 1e-6)
-  const kMean = op.transpose(g, op.reduceMean(g, kh, [2]), [0, 1, 3, 2]); // (B', h, d, 1)
-  const z = op.reciprocal(g, op.add(g, op.matmul(g, qh, kMean), g.constant('eps', [], [1e-6]))); // (B', h, N, 1)
+  // kvᵀ = (vᵀ k) n^-1, then outᵀ = (kvᵀ qᵀ) zᵀ
+  const kvT2 = op.mul(g, op.matmul(g, vh, op.transpose(g, kf, [0, 1, 3, 2])), g.constant('inv_n', [], [Math.fround(n ** -0.5) ** 2])); // (B', h, d, d)
+  const out = op.reshape(g, op.mul(g, op.matmul(g, kvT2, qf), z), [-1, C, N]); // (B', C, N)
 
-  // kv = (kᵀ v) n^-1, then out = (q kv) z
-  const kT = op.transpose(g, kh, [0, 1, 3, 2]); // (B', h, d, n)
-  const kv = op.mul(g, op.matmul(g, kT, vh), g.constant('inv_n', [], [Math.fround(n ** -0.5) ** 2])); // (B', h, d, d)
-  const out = op.mul(g, op.matmul(g, qh, kv), z); // (B', h, N, d)
-  const merged =
-    h === 1
-      ? op.reshape(g, out, [-1, N, C]) // (B', N, C)
-      : op.reshape(g, op.transpose(g, out, [0, 2, 1, 3]), [-1, N, C]); // (B', N, C)
-
-  return op.add(g, merged, depthwiseOnValues(g, v, s, n, N, d));
+  let sum = op.add(g, out, depthwiseOnValues(g, vT, s, n, N, d)); // (B', C, N)
+  if (extras.onValues) sum = op.add(g, sum, op.reshape(g, extras.onValues(op.reshape(g, vT, [-1, C, H, W])), [-1, C, N])); // (B', C, N)
+  return op.transpose(g, sum, [0, 2, 1]); // (B', N, C)
 }
 
 /**
- * The rank-restoring DWC: v (B', n, C), stretched to N tokens first when n < N, as an H×W image
+ * The rank-restoring DWC: vᵀ (B', C, n), stretched to N tokens first when n < N, as an H×W image
  * through one depthwise conv whose d filters are shared by all heads (tiled here to C channels, which
- * computes exactly the per-head convolution). Returns (B', N, C).
+ * computes exactly the per-head convolution). Returns (B', C, N).
  */
-function depthwiseOnValues(g: Graph, v: Value, s: FocusedLinearShape, n: number, N: number, d: number): Value {
+function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number, N: number, d: number): Value {
   const C = s.dim;
   const [H, W] = s.grid;
   const k = s.kernelSize;
-  let vT = op.transpose(g, v, [0, 2, 1]); // (B', C, n)
   if (n !== N) {
     const ip = linearInterpolation(n, N);
     const a = op.mul(g, op.gather(g, vT, ip.i0, 2), g.constant('interp_w0', [N], ip.w0)); // (B', C, N)
@@ -171,7 +232,7 @@ function depthwiseOnValues(g: Graph, v: Value, s: FocusedLinearShape, n: number,
     const b = g.initializer(bSpec.name, 'float32', [C], (get) => tile(get(bSpec.name), reps));
     return op.conv(g, img, w, b, { pad: Math.floor(k / 2), groups: C }); // (B', C, H, W)
   });
-  return op.transpose(g, op.reshape(g, conv, [-1, C, N]), [0, 2, 1]); // (B', N, C)
+  return op.reshape(g, conv, [-1, C, N]); // (B', C, N)
 }
 
 function tile(a: Float32Array, reps: number): Float32Array {

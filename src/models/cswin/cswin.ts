@@ -114,16 +114,10 @@ function stripeAttention(g: Graph, q: Value, k: Value, v: Value, R: number, hs: 
 /** The `L` branch: focused linear attention over the whole R×R stage, plus LePE. */
 function linearBranch(g: Graph, img: Value, qkv: LinearParams, R: number, heads: number, a: CswinArgs): Value {
   const C = qkv.inF;
-  const v = project(g, img, qkv, 2 * C, 3 * C); // (B, L, C)
-  const fla = focusedLinearAttention(g, { x: img, linear: qkv, from: 0 }, { x: img, linear: qkv, from: C }, v, {
-    dim: C,
-    heads,
-    focusingFactor: a.focusing_factor,
-    kernelSize: a.kernel_size,
-    grid: [R, R],
-    keyTokens: R * R,
-  });
-  return op.add(g, fla, lepe(g, v, C, R, R)); // (B, L, C)
+  const shape = { dim: C, heads, focusingFactor: a.focusing_factor, kernelSize: a.kernel_size, grid: [R, R] as const, keyTokens: R * R };
+  const lepeConv = (vImage: Value) => conv2d(g, vImage, 'get_v', { inC: C, outC: C, kernel: 3, pad: 1, groups: C }); // (B, C, R, R)
+  const proj = (from: number) => ({ x: img, linear: qkv, from });
+  return focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), shape, { onValues: lepeConv }); // (B, L, C)
 }
 
 interface BlockPlan {

@@ -66,8 +66,7 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
       where,
       `the positional encoding has ${rows} rows but the keys have ${n} tokens${a.linear ? ' (linear=True pools keys to 7x7, which focused linear attention cannot use)' : ''}; the official model cannot run this configuration`,
     );
-    const v = project(g, kvIn, kvLin, C, 2 * C); // (B, n, C)
-    out = focusedLinearAttention(g, { x, linear: qLin, from: 0 }, { x: kvIn, linear: kvLin, from: 0 }, v, {
+    out = focusedLinearAttention(g, { x, linear: qLin, from: 0 }, { x: kvIn, linear: kvLin, from: 0 }, { x: kvIn, linear: kvLin, from: C }, {
       dim: C,
       heads: h,
       focusingFactor: a.focusingFactor,

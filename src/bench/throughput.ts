@@ -1,0 +1,102 @@
+/**
+ * Model throughput as `flatten-vit bench` reports it: images per second (median over repeated runs)
+ * for each batch size, latency, the time from checkpoint file to first result, peak resident memory,
+ * and the achieved GFLOP/s as a fraction of this machine's dense GEMM rate.
+ */
+import { availableParallelism } from 'node:os';
+import type { CheckpointInput } from '../checkpoint/open.js';
+import { countMacs } from '../graph/macs.js';
+import { type ArchitectureSpec, FlattenModel, type Precision } from '../model.js';
+import type { Tensor } from '../tensor.js';
+import { gemmRate } from './gemm.js';
+import { timeRepeated } from './timing.js';
+
+/** Options of {@link benchModel}. */
+export interface BenchOptions {
+  /** Weights to load; random weights when absent. */
+  checkpoint?: CheckpointInput;
+  batches?: number[];
+  /** Minimum seconds of timed runs per batch size (default 5). */
+  seconds?: number;
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  precision?: Precision;
+  /** Called before each measurement, for progress messages. */
+  onStep?: (what: string) => void;
+}
+
+/** One batch size's figures. */
+export interface BenchResult {
+  batch: number;
+  images_per_s: number;
+  latency_ms: number;
+  gflops: number;
+  fraction_of_gemm: number;
+}
+
+/** Everything `bench --json` prints. */
+export interface BenchReport {
+  arch: string;
+  threads: number;
+  precision: Precision;
+  results: BenchResult[];
+  gemm_gflops: number;
+  macs: number;
+  load_s: number;
+  peak_rss_mb: number;
+}
+
+/** A deterministic input batch. */
+export function benchInput(batch: number, shape: readonly number[]): Tensor {
+  const [c, h, w] = shape;
+  const data = new Float32Array(batch * c * h * w);
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37);
+  return { shape: [batch, c, h, w], data };
+}
+
+/**
+ * Benchmarks one architecture.
+ *
+ * @example
+ * ```ts
+ * const report = await benchModel('flatten_swin_t', { batches: [1, 8], threads: 2, seconds: 5 });
+ * ```
+ */
+export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}): Promise<BenchReport> {
+  const threads = opts.threads ?? availableParallelism();
+  const batches = opts.batches ?? [1, 8];
+  const seconds = opts.seconds ?? 5;
+  const precision = opts.precision ?? 'fp32';
+  opts.onStep?.('loading');
+  const t0 = performance.now();
+  const load = { threads, precision };
+  const model = opts.checkpoint !== undefined ? await FlattenModel.load(arch, opts.checkpoint, load) : await FlattenModel.random(arch, load);
+  await model.predict(benchInput(batches[0], model.inputShape));
+  const loadS = (performance.now() - t0) / 1000;
+  const macs = countMacs(model.definition.graph);
+  const results: BenchResult[] = [];
+  try {
+    for (const b of batches) {
+      opts.onStep?.(`batch ${b}`);
+      const x = benchInput(b, model.inputShape);
+      const t = await timeRepeated(() => model.predict(x), seconds);
+      const ips = (b * 1000) / t.medianMs;
+      results.push({ batch: b, images_per_s: ips, latency_ms: t.medianMs, gflops: (2 * macs * ips) / 1e9, fraction_of_gemm: 0 });
+    }
+  } finally {
+    await model.dispose();
+  }
+  opts.onStep?.('GEMM rate');
+  const gemm = await gemmRate(threads, Math.min(2, seconds));
+  for (const r of results) r.fraction_of_gemm = r.gflops / gemm.gflops;
+  return {
+    arch: model.name,
+    threads,
+    precision,
+    results,
+    gemm_gflops: gemm.gflops,
+    macs,
+    load_s: loadS,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
