@@ -96,6 +96,61 @@ function quantizedMatmul(g: Graph, x: Value, w: Value, inF: number, n: number): 
   return op.mul(g, f, op.mul(g, xs, ws));
 }
 
+/** A projection's bias as a function of (output feature c, token t), and how many tokens it varies over. */
+export interface BiasRule {
+  tokens: number;
+  value: (get: WeightLookup, b: Float32Array) => (c: number, t: number) => number;
+}
+
+/**
+ * A slice of a linear layer, W[from:from+C] applied to x (B', T, Cin), returned channel-major
+ * (B', C, T). In float32 it is W @ xT on the transposed input `xT` (shared by all projections of the
+ * same input); in int8 it is the quantized token-major product on `x`, then transposed. Both inputs
+ * are thunks, so only the one used is built. `scale` multiplies
+ * each output feature, `bias` replaces the layer's bias.
+ */
+export function projectChannels(
+  g: Graph,
+  x: () => Value,
+  xT: () => Value,
+  src: { linear: LinearParams; from: number },
+  C: number,
+  tag: string,
+  scale: ((get: WeightLookup) => Float32Array) | null = null,
+  bias: BiasRule | null = null,
+): Value {
+  const { linear: p, from } = src;
+  const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, from + C) : new Float32Array(C));
+  const T = bias?.tokens ?? 1;
+  if (g.precision === 'int8') {
+    const y = project(g, x(), p, from, from + C, {
+      tag,
+      ...(scale ? { scale } : {}),
+      bias: {
+        dims: T === 1 ? [C] : [1, T, C],
+        values: (get, b) => {
+          const f = bias ? bias.value(get, b) : (c: number) => b[c];
+          return Float32Array.from({ length: T * C }, (_, i) => f(i % C, Math.floor(i / C)));
+        },
+      },
+    }); // (B', T, C)
+    return op.transpose(g, y, [0, 2, 1]); // (B', C, T)
+  }
+  const w = g.initializer(`${p.weight.name}.${tag}`, 'float32', [C, p.inF], (get) => {
+    const out = get(p.weight.name).slice(from * p.inF, (from + C) * p.inF);
+    const sc = scale?.(get);
+    if (sc) for (let r = 0; r < C; r++) for (let i = 0; i < p.inF; i++) out[r * p.inF + i] *= sc[r];
+    return out;
+  });
+  const y = op.matmul(g, w, xT()); // (B', C, T)
+  if (!p.bias && !bias) return y;
+  const b = g.initializer(`${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}.${tag}`, 'float32', [C, T], (get) => {
+    const f = bias ? bias.value(get, own(get)) : (c: number) => own(get)[c];
+    return Float32Array.from({ length: C * T }, (_, i) => f(Math.floor(i / T), i % T));
+  });
+  return op.add(g, y, b);
+}
+
 /**
  * Folds softmax attention's query scale into the first `C` output features of a `total`-wide
  * projection: `(x W + b) · scale` as `x (W · scale) + b · scale`.

@@ -16,7 +16,7 @@
  * (n = N unless the keys are spatially reduced), C channels, h heads, d = C/h head dim.
  */
 import type { Graph, Value, WeightLookup } from '../../graph/graph.js';
-import { type LinearParams, project } from '../../graph/layers.js';
+import { type LinearParams, projectChannels } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 
 /** The shape of one focused linear attention call. */
@@ -72,60 +72,6 @@ export function linearInterpolation(n: number, N: number): { i0: number[]; i1: n
   return { i0, i1, w0, w1 };
 }
 
-/** A projection's bias as a function of (output feature c, token t), and how many tokens it varies over. */
-interface BiasRule {
-  tokens: number;
-  value: (get: WeightLookup, b: Float32Array) => (c: number, t: number) => number;
-}
-
-/**
- * A slice of a linear layer, W[from:from+C] applied to x (B', T, Cin), returned channel-major
- * (B', C, T). In float32 it is W @ xT on the transposed input `xT` (shared by all projections of the
- * same input); in int8 it is the quantized token-major product, then transposed. `scale` multiplies
- * each output feature, `bias` replaces the layer's bias.
- */
-function projectChannels(
-  g: Graph,
-  x: Value,
-  xT: () => Value,
-  src: ProjectionSource,
-  C: number,
-  tag: string,
-  scale: ((get: WeightLookup) => Float32Array) | null,
-  bias: BiasRule | null,
-): Value {
-  const { linear: p, from } = src;
-  const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, from + C) : new Float32Array(C));
-  const T = bias?.tokens ?? 1;
-  if (g.precision === 'int8') {
-    const y = project(g, x, p, from, from + C, {
-      tag,
-      ...(scale ? { scale } : {}),
-      bias: {
-        dims: T === 1 ? [C] : [1, T, C],
-        values: (get, b) => {
-          const f = bias ? bias.value(get, b) : (c: number) => b[c];
-          return Float32Array.from({ length: T * C }, (_, i) => f(i % C, Math.floor(i / C)));
-        },
-      },
-    }); // (B', T, C)
-    return op.transpose(g, y, [0, 2, 1]); // (B', C, T)
-  }
-  const w = g.initializer(`${p.weight.name}.${tag}`, 'float32', [C, p.inF], (get) => {
-    const out = get(p.weight.name).slice(from * p.inF, (from + C) * p.inF);
-    const sc = scale?.(get);
-    if (sc) for (let r = 0; r < C; r++) for (let i = 0; i < p.inF; i++) out[r * p.inF + i] *= sc[r];
-    return out;
-  });
-  const y = op.matmul(g, w, xT()); // (B', C, T)
-  if (!p.bias && !bias) return y;
-  const b = g.initializer(`${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}.${tag}`, 'float32', [C, T], (get) => {
-    const f = bias ? bias.value(get, own(get)) : (c: number) => own(get)[c];
-    return Float32Array.from({ length: C * T }, (_, i) => f(Math.floor(i / T), i % T));
-  });
-  return op.add(g, y, b);
-}
-
 /** f_p over the channel axis of (B', C, T): x^p · ‖x‖ / ‖x^p‖. */
 function focusChannels(g: Graph, x: Value, p: number): Value {
   if (p === 1) return x;
@@ -175,14 +121,14 @@ export function focusedLinearAttention(
   const scaleSpec = g.declareParam('scale', [1, 1, C]);
   const inv = (get: WeightLookup) => get(scaleSpec.name).map((x) => 1 / softplus(x));
   const floor = g.initializer(`${scaleSpec.name}.eps`, 'float32', [C, 1], (get) => inv(get).map((r) => 1e-6 * r));
-  const qz = projectChannels(g, q.x, T(q.x), q, C, 'focused_q', inv, {
+  const qz = projectChannels(g, () => q.x, T(q.x), q, C, 'focused_q', inv, {
     tokens: 1,
     value: (get, b) => {
       const r = inv(get);
       return (c) => (b[c] + 1e-6) * r[c];
     },
   }); // (B', C, N)
-  const kz = projectChannels(g, k.x, T(k.x), k, C, 'focused_k', inv, {
+  const kz = projectChannels(g, () => k.x, T(k.x), k, C, 'focused_k', inv, {
     tokens: rows,
     value: (get, b) => {
       const pe = get(peSpec.name);
@@ -190,7 +136,7 @@ export function focusedLinearAttention(
       return (c, t) => (b[c] + pe[t * C + c] + 1e-6) * r[c];
     },
   }); // (B', C, n)
-  const vT = projectChannels(g, v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
+  const vT = projectChannels(g, () => v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
   const qf = op.reshape(g, focusChannels(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], s.focusingFactor), [-1, h, d, N]); // (B', h, d, N)
   const kf = op.reshape(g, focusChannels(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], s.focusingFactor), [-1, h, d, n]); // (B', h, d, n)
   const vh = op.reshape(g, vT, [-1, h, d, n]); // (B', h, d, n)
