@@ -1,6 +1,7 @@
 /**
  * The library's main entry: a FLatten model with its weights, ready to run.
  */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { StateDict } from './checkpoint/lazy.js';
 import { type CheckpointInput, openCheckpoint } from './checkpoint/open.js';
 import type { Precision, WeightLookup } from './graph/graph.js';
@@ -11,6 +12,7 @@ import { countParams, defineModel, INPUT_NAME, type ModelDefinition } from './mo
 import { describeMismatch, isExactFit, mapStateDict, type MappingReport } from './models/mapping.js';
 import { randomWeights } from './models/init.js';
 import { type ArchitectureConfig, resolveArchitecture } from './models/registry.js';
+import { commit, optimizedModelPath, temporaryPath, touch } from './runtime/cache.js';
 import { createSession, type RuntimeOptions, type RuntimeSession } from './runtime/session.js';
 import { formatShape, type Tensor } from './tensor.js';
 import { FlattenError } from './util/errors.js';
@@ -25,6 +27,11 @@ export interface LoadOptions extends RuntimeOptions {
   checkpointName?: string;
   /** `int8` runs the linear layers in int8 (faster, approximate); default `fp32`, exact. */
   precision?: Precision;
+  /**
+   * Keep onnxruntime's optimized model in this folder and reuse it when the same checkpoint file is
+   * loaded again (much faster start-up). Off when absent; the CLI uses `FLATTEN_VIT_CACHE`.
+   */
+  cacheDir?: string;
 }
 
 /** What {@link FlattenModel.predict} returns. */
@@ -72,8 +79,28 @@ export class FlattenModel {
     try {
       const mapping = checkFit(def, sd);
       const warnings: string[] = [];
+      const cached = opts.cacheDir
+        ? optimizedModelPath(opts.cacheDir, checkpoint, {
+            arch: def.arch.name,
+            args: def.arch.args,
+            precision: opts.precision ?? 'fp32',
+            stages: opts.stages === true,
+            ema: opts.ema === true,
+          })
+        : null;
+      if (cached && existsSync(cached)) {
+        try {
+          const session = await createSession(readFileSync(cached), { ...opts, optimization: 'disabled' });
+          touch(cached);
+          return new FlattenModel(def, sd, mapping, session, warnings);
+        } catch {
+          rmSync(cached, { force: true });
+        }
+      }
       const bytes = serializeModel(def.graph, weightLookup(sd, mapping, warnings));
-      const session = await createSession(bytes, opts);
+      const tmp = cached && warnings.length === 0 ? temporaryPath(cached) : undefined;
+      const session = await createSession(bytes, { ...opts, optimizedModelPath: tmp });
+      if (tmp && cached) commit(tmp, cached);
       return new FlattenModel(def, sd, mapping, session, warnings);
     } catch (e) {
       sd.close();
@@ -91,11 +118,23 @@ export class FlattenModel {
    */
   static async random(arch: ArchitectureSpec, opts: LoadOptions & { seed?: number } = {}): Promise<FlattenModel> {
     const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
-    const weights = randomWeights(def.params, opts.seed ?? 0);
+    return FlattenModel.fromWeights(arch, randomWeights(def.params, opts.seed ?? 0), opts);
+  }
+
+  /**
+   * A model from weights already in memory, by flatten-vit's parameter names (as `weights()` returns
+   * them, or `randomWeights` makes them).
+   */
+  static async fromWeights(
+    arch: ArchitectureSpec,
+    weights: ReadonlyMap<string, Float32Array>,
+    opts: LoadOptions = {},
+  ): Promise<FlattenModel> {
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
     const tensors = new Map(
-      [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)!.shape, read: () => v }]),
+      [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)?.shape ?? [v.length], read: () => v }]),
     );
-    const sd: StateDict = { source: '<random>', format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
+    const sd: StateDict = { source: '<weights>', format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
     const mapping = checkFit(def, sd);
     const session = await createSession(
       serializeModel(def.graph, (name) => weights.get(name)!),

@@ -26,13 +26,18 @@ function photos(size: number): { x: Tensor; source: Agreement['source'] } {
   const dirs = [process.env.FLATTEN_FIXTURES, join('..', 'shared', 'fixtures'), join('shared', 'fixtures')].filter(Boolean) as string[];
   const dir = dirs.map((d) => join(d, 'images')).find((d) => PHOTOS.every((p) => existsSync(join(d, p))));
   if (!dir) return { x: benchInput(4, [3, size, size]), source: 'random inputs' };
-  return { x: stack(PHOTOS.map((p) => evalTransform(decodeImage(readFileSync(join(dir, p)), p), { size }))), source: 'fixture photographs' };
+  return {
+    x: stack(PHOTOS.map((p) => evalTransform(decodeImage(readFileSync(join(dir, p)), p), { size }))),
+    source: 'fixture photographs',
+  };
 }
 
 /** Compares int8 and fp32 logits of the same weights. */
 export async function agreement(arch: ArchitectureSpec, checkpoint: CheckpointInput | undefined, threads?: number): Promise<Agreement> {
   const load = (precision: 'fp32' | 'int8') =>
-    checkpoint !== undefined ? FlattenModel.load(arch, checkpoint, { threads, precision }) : FlattenModel.random(arch, { threads, precision });
+    checkpoint !== undefined
+      ? FlattenModel.load(arch, checkpoint, { threads, precision })
+      : FlattenModel.random(arch, { threads, precision });
   const fp = await load('fp32');
   const q = await load('int8');
   const { x, source } = photos(fp.inputShape[1]);

@@ -47,14 +47,20 @@ function layer(kind: 'linear' | 'softmax', side: number): { graph: Graph } {
   const y = g.within('attn', 'attn', () => {
     const qkv = declareLinear(g, 'qkv', DIM, 3 * DIM);
     if (kind === 'linear') {
-      const o = focusedLinearAttention(g, { x, linear: qkv, from: 0 }, { x, linear: qkv, from: DIM }, { x, linear: qkv, from: 2 * DIM }, {
-        dim: DIM,
-        heads: HEADS,
-        focusingFactor: 3,
-        kernelSize: 5,
-        grid: [side, side],
-        keyTokens: N,
-      });
+      const o = focusedLinearAttention(
+        g,
+        { x, linear: qkv, from: 0 },
+        { x, linear: qkv, from: DIM },
+        { x, linear: qkv, from: 2 * DIM },
+        {
+          dim: DIM,
+          heads: HEADS,
+          focusingFactor: 3,
+          kernelSize: 5,
+          grid: [side, side],
+          keyTokens: N,
+        },
+      );
       return linear(g, o, 'proj', DIM, DIM);
     }
     const heads = op.split(g, project(g, x, qkv), 2, [DIM, DIM, DIM]).map(
@@ -72,7 +78,10 @@ function layer(kind: 'linear' | 'softmax', side: number): { graph: Graph } {
 async function timeLayer(kind: 'linear' | 'softmax', side: number, threads: number | undefined, seconds: number): Promise<number> {
   const { graph } = layer(kind, side);
   const w = randomWeights([...graph.params.values()], 1);
-  const s = await createSession(serializeModel(graph, (n) => w.get(n)!), { threads });
+  const s = await createSession(
+    serializeModel(graph, (n) => w.get(n)!),
+    { threads },
+  );
   const N = side * side;
   const x = { shape: [1, N, DIM], data: new Float32Array(N * DIM).map((_, i) => Math.sin(i * 0.1)) };
   const t = await timeRepeated(() => s.run({ x }), seconds, 1);

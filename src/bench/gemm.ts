@@ -17,7 +17,10 @@ export async function gemmRate(threads: number | undefined, seconds = 1): Promis
     const x = g.input('x', [n, n]);
     const w = new Float32Array(n * n).map((_, i) => Math.sin(i) * 0.01);
     g.output(op.matmul(g, x, g.constant('w', [n, n], w)), 'y');
-    const s = await createSession(serializeModel(g, () => new Float32Array()), { threads });
+    const s = await createSession(
+      serializeModel(g, () => new Float32Array()),
+      { threads },
+    );
     const input = { shape: [n, n], data: new Float32Array(n * n).map((_, i) => Math.cos(i)) };
     const t = await timeRepeated(() => s.run({ x: input }), seconds);
     await s.release();

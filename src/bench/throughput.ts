@@ -1,12 +1,16 @@
 /**
  * Model throughput as `flatten-vit bench` reports it: images per second (median over repeated runs)
- * for each batch size, latency, the time from checkpoint file to first result, peak resident memory,
- * and the achieved GFLOP/s as a fraction of this machine's dense GEMM rate.
+ * for each batch size, latency, the time from checkpoint file to first result (with random weights:
+ * from weights in memory to first result), peak resident memory, and the achieved GFLOP/s as a
+ * fraction of this machine's dense GEMM rate.
  */
 import { availableParallelism } from 'node:os';
 import type { CheckpointInput } from '../checkpoint/open.js';
 import { countMacs } from '../graph/macs.js';
 import { type ArchitectureSpec, FlattenModel, type Precision } from '../model.js';
+import { defineModel } from '../models/define.js';
+import { randomWeights } from '../models/init.js';
+import { resolveArchitecture } from '../models/registry.js';
 import type { Tensor } from '../tensor.js';
 import { gemmRate } from './gemm.js';
 import { timeRepeated } from './timing.js';
@@ -68,9 +72,10 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
   const seconds = opts.seconds ?? 5;
   const precision = opts.precision ?? 'fp32';
   opts.onStep?.('loading');
-  const t0 = performance.now();
   const load = { threads, precision };
-  const model = opts.checkpoint !== undefined ? await FlattenModel.load(arch, opts.checkpoint, load) : await FlattenModel.random(arch, load);
+  const random = opts.checkpoint === undefined ? randomWeights(defineModel(resolveArchitecture(arch)).params) : null;
+  const t0 = performance.now();
+  const model = random ? await FlattenModel.fromWeights(arch, random, load) : await FlattenModel.load(arch, opts.checkpoint!, load);
   await model.predict(benchInput(batches[0], model.inputShape));
   const loadS = (performance.now() - t0) / 1000;
   const macs = countMacs(model.definition.graph);

@@ -2,7 +2,7 @@
  * Reading `--arch` and `--checkpoint` the same way in every command that loads a model: a pretrained
  * name (`flatten_swin_t.in1k`) is fetched into the cache with a progress bar and implies `--arch`.
  */
-import { fetchPretrained, isPretrainedName } from '../hub/download.js';
+import { cacheDir, fetchPretrained, isPretrainedName } from '../hub/download.js';
 import { PRETRAINED } from '../hub/pretrained.js';
 import { FlattenModel, type LoadOptions } from '../model.js';
 import { UsageError, required, runtimeFrom } from './command.js';
@@ -15,6 +15,7 @@ export const modelOptions = {
   ema: { type: 'boolean' },
   threads: { type: 'string' },
   ep: { type: 'string' },
+  'no-cache': { type: 'boolean' },
 } as const;
 
 /** Usage lines for {@link modelOptions}. */
@@ -24,7 +25,13 @@ export const MODEL_USAGE = `  --arch        a registered name (flatten_swin_t, .
                 downloaded once into FLATTEN_VIT_CACHE (default ~/.cache/flatten-vit)
   --ema         use the checkpoint's state_dict_ema weights
   --threads     onnxruntime intra-op threads (default: all cores)
-  --ep          execution providers, comma-separated (default: cpu)`;
+  --ep          execution providers, comma-separated (default: cpu)
+  --no-cache    do not reuse or store onnxruntime's optimized model (FLATTEN_VIT_CACHE/optimized)`;
+
+/** The optimized-model cache folder, unless `--no-cache`. */
+export function cacheFrom(v: Record<string, unknown>): { cacheDir?: string } {
+  return v['no-cache'] === true ? {} : { cacheDir: cacheDir() };
+}
 
 /** Resolves --arch and --checkpoint, downloading a pretrained checkpoint if needed. */
 export async function resolveModelArgs(
@@ -52,7 +59,7 @@ export async function resolveModelArgs(
 /** Loads the model the options describe. */
 export async function loadModel(v: Record<string, unknown>, cmd: string, extra: LoadOptions = {}, quiet = false): Promise<FlattenModel> {
   const { arch, checkpoint } = await resolveModelArgs(v, cmd, quiet);
-  const model = await FlattenModel.load(arch, checkpoint, { ema: v.ema === true, ...runtimeFrom(v, cmd), ...extra });
+  const model = await FlattenModel.load(arch, checkpoint, { ema: v.ema === true, ...runtimeFrom(v, cmd), ...cacheFrom(v), ...extra });
   for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${w}\n`);
   return model;
 }

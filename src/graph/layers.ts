@@ -83,7 +83,8 @@ function quantizedMatmul(g: Graph, x: Value, w: Value, inF: number, n: number): 
     for (let i = 0; i < inF; i++) for (let j = 0; j < n; j++) scale[j] = Math.max(scale[j], Math.abs(f[i * n + j]));
     for (let j = 0; j < n; j++) scale[j] = scale[j] > 0 ? scale[j] / 127 : 1;
     const q = new Int8Array(f.length);
-    for (let i = 0; i < inF; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(f[i * n + j] / scale[j])));
+    for (let i = 0; i < inF; i++)
+      for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(f[i * n + j] / scale[j])));
     cache = { get, q, scale };
     return cache;
   };
@@ -130,7 +131,9 @@ export function projectChannels(
         dims: T === 1 ? [C] : [1, T, C],
         values: (get, b) => {
           const f = bias ? bias.value(get, b) : (c: number) => b[c];
-          return Float32Array.from({ length: T * C }, (_, i) => f(i % C, Math.floor(i / C)));
+          const out = new Float32Array(T * C);
+          for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) out[t * C + c] = f(c, t);
+          return out;
         },
       },
     }); // (B', T, C)
@@ -145,8 +148,11 @@ export function projectChannels(
   const y = op.matmul(g, w, xT()); // (B', C, T)
   if (!p.bias && !bias) return y;
   const b = g.initializer(`${(p.bias ?? p.weight).name.replace(/weight$/, 'bias')}.${tag}`, 'float32', [C, T], (get) => {
-    const f = bias ? bias.value(get, own(get)) : (c: number) => own(get)[c];
-    return Float32Array.from({ length: C * T }, (_, i) => f(Math.floor(i / T), i % T));
+    const b0 = own(get);
+    const f = bias ? bias.value(get, b0) : (c: number) => b0[c];
+    const out = new Float32Array(C * T);
+    for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) out[c * T + t] = f(c, t);
+    return out;
   });
   return op.add(g, y, b);
 }

@@ -17,6 +17,9 @@ export interface RuntimeOptions {
   optimizedModelPath?: string;
 }
 
+/** The onnxruntime version, for cache keys. */
+export const RUNTIME_VERSION = `onnxruntime-node ${ort.env.versions.node}`;
+
 /** A loaded model ready to run. */
 export interface RuntimeSession {
   /** Runs the model on float32 inputs; returns the requested outputs (all when `outputs` is absent). */
@@ -38,6 +41,7 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: (opts.executionProviders ?? ['cpu']) as ort.InferenceSession.ExecutionProviderConfig[],
     graphOptimizationLevel: opts.optimization ?? 'all',
+    logSeverityLevel: 3,
   };
   if (opts.threads !== undefined) {
     options.intraOpNumThreads = opts.threads;

@@ -2,6 +2,8 @@
  * Test helper: runs the `flatten-vit` CLI from source in a child process, as a user would.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './fixtures.js';
 
@@ -11,11 +13,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A cache folder of this test run, so that the CLI never writes into the user's cache. */
+const CACHE = mkdtempSync(join(tmpdir(), 'flatten-cli-cache-'));
+
 export function cli(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'bin.ts'), ...args], {
     cwd: REPO,
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, FLATTEN_VIT_CACHE: CACHE, ...env },
     timeout: 120_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

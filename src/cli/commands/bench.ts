@@ -41,7 +41,8 @@ Example:
     const json = v.json === true;
     const threads = positiveInt(v, 'threads', 'bench');
     const seconds = v.seconds === undefined ? undefined : Number(v.seconds);
-    if (seconds !== undefined && !(seconds > 0)) throw new UsageError(`bench: --seconds must be a positive number, found '${String(v.seconds)}'`);
+    if (seconds !== undefined && !(seconds > 0))
+      throw new UsageError(`bench: --seconds must be a positive number, found '${String(v.seconds)}'`);
     const say = (s: string) => {
       if (!json) process.stderr.write(`flatten-vit: ${s}\n`);
     };
@@ -61,12 +62,18 @@ Example:
       }
       return;
     }
-    const arch = typeof v.arch === 'string' ? v.arch : typeof v.checkpoint === 'string' && PRETRAINED[v.checkpoint] ? PRETRAINED[v.checkpoint].arch : '';
+    const arch =
+      typeof v.arch === 'string'
+        ? v.arch
+        : typeof v.checkpoint === 'string' && PRETRAINED[v.checkpoint]
+          ? PRETRAINED[v.checkpoint].arch
+          : '';
     if (!arch) throw new UsageError('bench: --arch is required (or --attention)');
     const batches = String(v.batch ?? '1,8')
       .split(',')
       .map(Number);
-    if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new UsageError(`bench: --batch must be a comma-separated list of positive integers, found '${String(v.batch)}'`);
+    if (!batches.every((b) => Number.isInteger(b) && b > 0))
+      throw new UsageError(`bench: --batch must be a comma-separated list of positive integers, found '${String(v.batch)}'`);
     const precision = String(v.precision ?? 'fp32');
     if (precision !== 'fp32' && precision !== 'int8') throw new UsageError(`bench: --precision must be fp32 or int8, found '${precision}'`);
     let checkpoint = typeof v.checkpoint === 'string' ? v.checkpoint : undefined;
@@ -86,7 +93,9 @@ Example:
       ),
       `  GEMM rate ${report.gemm_gflops.toFixed(0)} GFLOP/s; ${(report.macs / 1e9).toFixed(2)} GMACs per image; load to first result ${report.load_s.toFixed(2)} s; peak RSS ${report.peak_rss_mb.toFixed(0)} MB`,
       ...(agree
-        ? [`  int8 vs fp32 on ${agree.images} fixture photographs: top-1 agreement ${(100 * agree.top1_agreement).toFixed(0)}%, logits cosine ≥ ${agree.min_cosine.toFixed(5)}`]
+        ? [
+            `  int8 vs fp32 on ${agree.images} fixture photographs: top-1 agreement ${(100 * agree.top1_agreement).toFixed(0)}%, logits cosine ≥ ${agree.min_cosine.toFixed(5)}`,
+          ]
         : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

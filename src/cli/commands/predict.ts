@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { encodeNpy, readNpy } from '../../io/npy.js';
 import { FlattenModel } from '../../model.js';
+import { cacheFrom } from '../model_args.js';
 import { checkOutputPath, OutputSet } from '../output.js';
 import { type Command, required, runtimeFrom, runtimeOptions } from '../command.js';
 import { FlattenError } from '../../util/errors.js';
@@ -14,7 +15,7 @@ export const predictCommand: Command = {
   summary: 'run a model on a preprocessed .npy batch and save logits, features and stage outputs',
   usage: `flatten-vit predict --arch <name | config.json> --checkpoint <file.pth | file.safetensors>
     --input <x.npy> --save-logits <out.npy> [--save-features <out.npy>] [--save-stages <dir>]
-    [--ema] [--threads N] [--ep cpu]
+    [--ema] [--threads N] [--ep cpu] [--no-cache]
 
   --arch           a registered name (flatten_swin_t, ...) or a {"family", "args"} JSON file
   --checkpoint     official .pth (torch.save) or .safetensors weights
@@ -25,6 +26,7 @@ export const predictCommand: Command = {
   --ema            use the checkpoint's state_dict_ema weights
   --threads        onnxruntime intra-op threads (default: all cores)
   --ep             execution providers, comma-separated (default: cpu)
+  --no-cache       do not reuse or store onnxruntime's optimized model (FLATTEN_VIT_CACHE/optimized)
 
 Example:
   npx flatten-vit predict --arch flatten_swin_t --checkpoint flatten_swin_t.pth \\
@@ -37,6 +39,7 @@ Example:
     'save-features': { type: 'string' },
     'save-stages': { type: 'string' },
     ema: { type: 'boolean' },
+    'no-cache': { type: 'boolean' },
     ...runtimeOptions,
   },
   async run(v) {
@@ -57,6 +60,7 @@ Example:
       ema: v.ema === true,
       stages: stagesDir !== undefined,
       ...runtimeFrom(v, 'predict'),
+      ...cacheFrom(v),
     });
     try {
       for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${w}\n`);

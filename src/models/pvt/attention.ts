@@ -66,15 +66,21 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
       where,
       `the positional encoding has ${rows} rows but the keys have ${n} tokens${a.linear ? ' (linear=True pools keys to 7x7, which focused linear attention cannot use)' : ''}; the official model cannot run this configuration`,
     );
-    out = focusedLinearAttention(g, { x, linear: qLin, from: 0 }, { x: kvIn, linear: kvLin, from: 0 }, { x: kvIn, linear: kvLin, from: C }, {
-      dim: C,
-      heads: h,
-      focusingFactor: a.focusingFactor,
-      kernelSize: a.kernelSize,
-      grid: [H, W],
-      keyTokens: n,
-      positionRows: rows,
-    });
+    out = focusedLinearAttention(
+      g,
+      { x, linear: qLin, from: 0 },
+      { x: kvIn, linear: kvLin, from: 0 },
+      { x: kvIn, linear: kvLin, from: C },
+      {
+        dim: C,
+        heads: h,
+        focusingFactor: a.focusingFactor,
+        kernelSize: a.kernelSize,
+        grid: [H, W],
+        keyTokens: n,
+        positionRows: rows,
+      },
+    );
   } else {
     const q = project(g, x, qLin, 0, C, scaledQuery(C, C, a.qkScale ?? d ** -0.5)); // (B, N, C)
     const [k, v] = op.split(g, project(g, kvIn, kvLin), 2, [C, C]); // (B, n, C) each

@@ -173,14 +173,20 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
   y = g.within('attn', 'attn', () => {
     if (p.type === 'S') return windowAttention(g, y, C, heads, w, shift > 0 ? shiftMask(H, W, w, shift) : null, a);
     const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
-    const o = focusedLinearAttention(g, { x: y, linear: qkv, from: 0 }, { x: y, linear: qkv, from: C }, { x: y, linear: qkv, from: 2 * C }, {
-      dim: C,
-      heads,
-      focusingFactor: a.focusing_factor,
-      kernelSize: a.kernel_size,
-      grid: [w, w],
-      keyTokens: N,
-    });
+    const o = focusedLinearAttention(
+      g,
+      { x: y, linear: qkv, from: 0 },
+      { x: y, linear: qkv, from: C },
+      { x: y, linear: qkv, from: 2 * C },
+      {
+        dim: C,
+        heads,
+        focusingFactor: a.focusing_factor,
+        kernelSize: a.kernel_size,
+        grid: [w, w],
+        keyTokens: N,
+      },
+    );
     return linear(g, o, 'proj', C, C);
   });
   y = op.reshape(g, y, [-1, H * W, C]); // (B, L, C) in window order

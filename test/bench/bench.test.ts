@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { agreement } from '../../src/bench/agreement.js';
+import { attentionScaling } from '../../src/bench/attention.js';
+import { benchModel } from '../../src/bench/throughput.js';
+import { cli } from '../helpers/cli.js';
+import { fixture } from '../helpers/fixtures.js';
+
+describe('bench', () => {
+  it('reports throughput per batch, GEMM rate, MACs, load time and memory', async () => {
+    const r = await benchModel(fixture('pvt_mini', 'config.json'), { batches: [1, 2], seconds: 0.2, threads: 1 });
+    expect(r.results.map((x) => x.batch)).toEqual([1, 2]);
+    for (const x of r.results) {
+      expect(x.images_per_s).toBeGreaterThan(0);
+      expect(x.latency_ms * x.images_per_s).toBeCloseTo(1000 * x.batch, 6);
+      expect(x.fraction_of_gemm).toBeCloseTo(x.gflops / r.gemm_gflops, 9);
+    }
+    expect(r.gemm_gflops).toBeGreaterThan(0);
+    expect(r.macs).toBeGreaterThan(0);
+    expect(r.peak_rss_mb).toBeGreaterThan(10);
+    console.log(
+      `[bench] pvt_mini, 1 thread: ${r.results.map((x) => `b${x.batch} ${x.images_per_s.toFixed(0)} img/s`).join(', ')}; GEMM ${r.gemm_gflops.toFixed(0)} GFLOP/s`,
+    );
+  });
+
+  it('bench --json prints exactly one object with the documented keys', () => {
+    const r = cli(['bench', '--arch', fixture('pvt_mini', 'config.json'), '--batch', '1', '--seconds', '0.2', '--threads', '1', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['arch', 'threads', 'results', 'gemm_gflops', 'macs', 'load_s', 'peak_rss_mb']) expect(j).toHaveProperty(k);
+    expect(Object.keys(j.results[0])).toEqual(expect.arrayContaining(['batch', 'images_per_s', 'latency_ms']));
+  });
+
+  it('times linear and softmax attention and skips what would not fit in memory', async () => {
+    const r = await attentionScaling({ sides: [8, 16, 32], seconds: 0.05, memoryBudgetBytes: 2 * 3 * 256 ** 2 * 4 + 1 });
+    expect(r.rows.map((x) => x.tokens)).toEqual([64, 256, 1024]);
+    expect(r.rows[2].softmax_ms).toBeNull();
+    expect(r.rows[2].softmax_skipped).toMatch(/needs 0\.0 GiB for its 3×1024×1024 attention matrices/);
+    expect(r.linear_growth_per_doubling).toBeGreaterThan(0);
+    expect(r.softmax_growth_per_doubling).toBeGreaterThan(0);
+  });
+
+  it('int8 agrees with float32 on the fixture photographs', async () => {
+    const a = await agreement(fixture('swin_mini', 'config.json'), fixture('swin_mini', 'checkpoint.pth'), 1);
+    console.log(
+      `[bench] swin_mini int8 vs fp32 on ${a.source}: top-1 agreement ${a.top1_agreement}, min cosine ${a.min_cosine.toFixed(6)}`,
+    );
+    expect(a.source).toBe('fixture photographs');
+    expect(a.images).toBe(2);
+    expect(a.min_cosine).toBeGreaterThan(0.99);
+  });
+});
