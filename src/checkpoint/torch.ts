@@ -7,7 +7,7 @@ import { DTYPE_BYTES, type DType, formatShape, numel } from '../tensor.js';
 import { fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
 import type { LazyTensor, StateDict } from './lazy.js';
-import { AllowedCallable, BUILD_STATE, latin1Bytes, PyGlobal, PyObject, PyTuple, type Rebuilder, unpickle } from './pickle.js';
+import { AllowedCallable, BUILD_STATE, latin1Bytes, PyGlobal, PyObject, PyTuple, type PickleHooks, type Rebuilder, unpickle } from './pickle.js';
 import type { ByteSource } from './source.js';
 import { ZipArchive, type ZipEntry } from './zip.js';
 
@@ -81,11 +81,7 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
   const pkl = findDataPkl(zip, src.name);
   const prefix = pkl.name.slice(0, -'data.pkl'.length);
   const bigEndian = readByteOrder(zip, prefix, src.name);
-  const root = unpickle(zip.read(pkl), src.name, {
-    persistentLoad: (pid) => persistentLoad(pid, src.name),
-    callables: makeCallables(src.name),
-    containers: CONTAINERS,
-  });
+  const root = unpickle(zip.read(pkl), src.name, torchPickleHooks(src.name));
   const { entry, dict, others } = selectStateDict(root, opts, src.name);
   const tensors = new Map<string, LazyTensor>();
   const cache: { key: string; bytes: Uint8Array } = { key: '', bytes: new Uint8Array(0) };
@@ -104,6 +100,11 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
     otherEntries: others,
     close: () => src.close(),
   };
+}
+
+/** The allow-list a torch `data.pkl` is read with (storages become references, never data). */
+export function torchPickleHooks(file: string): PickleHooks {
+  return { persistentLoad: (pid) => persistentLoad(pid, file), callables: makeCallables(file), containers: CONTAINERS };
 }
 
 function findDataPkl(zip: ZipArchive, file: string): ZipEntry {

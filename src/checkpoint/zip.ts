@@ -58,6 +58,9 @@ export class ZipArchive {
       return raw;
     }
     if (entry.method === 8) {
+      if (entry.size > entry.compressedSize * 1032 + 64) {
+        throw fileError('format', src.name, `zip entry ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce`);
+      }
       let out: Buffer;
       try {
         out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });

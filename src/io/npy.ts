@@ -2,10 +2,10 @@
  * NumPy `.npy` files (versions 1 to 3): the model's inputs and outputs on disk. Reading checks the
  * header against the file before anything is allocated; writing produces little-endian float32.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { gatherAsFloat32 } from '../checkpoint/dtype.js';
 import { type DType, DTYPE_BYTES, formatShape, numel, type Tensor } from '../tensor.js';
-import { fileError } from '../util/errors.js';
+import { FlattenError, fileError } from '../util/errors.js';
 
 const DESCR: Readonly<Record<string, DType>> = {
   '<f4': 'float32',
@@ -64,14 +64,20 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
   return { shape, data: gatherAsFloat32(bytes.subarray(dataStart), dtype, null, count) };
 }
 
+/** Largest `.npy` file read (1 GiB: a batch of 1,700 images at 224²). */
+export const MAX_NPY_BYTES = 2 ** 30;
+
 /** Reads a `.npy` file as float32. */
 export function readNpy(path: string): Tensor {
   let bytes: Uint8Array;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_NPY_BYTES) throw fileError('input', path, `is ${size} bytes, more than the ${MAX_NPY_BYTES} bytes accepted for a .npy input`);
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof FlattenError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw fileError('io', path, code === 'ENOENT' ? 'no such file' : `cannot read (${code})`);
+    throw fileError('io', path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a .npy file' : `cannot read (${code})`);
   }
   return decodeNpy(bytes, path);
 }

@@ -10,5 +10,11 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-/** Largest image accepted, in pixels (PIL's default decompression-bomb limit is 89,478,485 × 2). */
-export const MAX_PIXELS = 178_956_970;
+/**
+ * Largest image decoded by default, in pixels: PIL's `Image.MAX_IMAGE_PIXELS` (89,478,485), which keeps
+ * the worst case (a 4:4:4 JPEG) under about 1 GB of memory. Decoders take a larger limit on request.
+ */
+export const MAX_PIXELS = 89_478_485;
+
+/** Largest image file read, in bytes. */
+export const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;

@@ -2,10 +2,10 @@
  * Everything a user may hand the classifier as an image: a file path, encoded bytes (Buffer,
  * Uint8Array, ArrayBuffer), or raw RGB/RGBA pixels with their width and height.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { FlattenError } from '../util/errors.js';
 import { decodeImage, type DecodeOptions } from './decode.js';
-import type { RgbImage } from './image.js';
+import { MAX_IMAGE_FILE_BYTES, type RgbImage } from './image.js';
 
 /** Raw 8-bit pixels, RGB or RGBA interleaved (alpha is dropped, as `convert('RGB')` does). */
 export interface RawPixels {
@@ -56,8 +56,11 @@ export function loadImage(input: ImageInput, source: string, opts: DecodeOptions
   if (typeof input === 'string') {
     let bytes: Uint8Array;
     try {
+      const size = statSync(input).size;
+      if (size > MAX_IMAGE_FILE_BYTES) throw new FlattenError('image', `${input}: is ${size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} bytes accepted for an image`);
       bytes = readFileSync(input);
     } catch (e) {
+      if (e instanceof FlattenError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       throw new FlattenError(
         'io',

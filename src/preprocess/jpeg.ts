@@ -25,7 +25,8 @@ interface Component {
   /** Real (downsampled) size in samples. */
   width: number;
   height: number;
-  coefs: Int32Array;
+  /** Quantized coefficients as libjpeg keeps them (JCOEF, 16 bits). */
+  coefs: Int16Array;
   dcPred: number;
   dcTable: HuffTable | null;
   acTable: HuffTable | null;
@@ -316,7 +317,7 @@ const IDCT_LIMIT = (() => {
 })();
 
 /** `jpeg_idct_islow`: dequantizes and inverse-transforms one block into 8×8 samples. */
-function idctIslow(co: Int32Array, off: number, q: Int32Array, out: Uint8Array, outOff: number, stride: number, ws: Float64Array): void {
+function idctIslow(co: Int16Array, off: number, q: Int32Array, out: Uint8Array, outOff: number, stride: number, ws: Float64Array): void {
   const CB = 13;
   const P1 = 2;
   const d = (x: number, n: number) => Math.floor((x + 2 ** (n - 1)) / 2 ** n);
@@ -634,6 +635,8 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
         const vmax = Math.max(...raw.map((c) => c.v));
         const mcusX = Math.ceil(width / (8 * hmax));
         const mcusY = Math.ceil(height / (8 * vmax));
+        const blocks = raw.reduce((n, c) => n + mcusX * c.h * mcusY * c.v, 0);
+        if (blocks / 8 > data.length) bad(`declares ${width}x${height} pixels but holds ${data.length} bytes, less than one bit per block (truncated?)`);
         frame = {
           progressive: marker === 0xc2,
           width,
@@ -651,7 +654,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
               bh,
               width: Math.ceil((width * c.h) / hmax),
               height: Math.ceil((height * c.v) / vmax),
-              coefs: new Int32Array(bw * bh * 64),
+              coefs: new Int16Array(bw * bh * 64),
               dcPred: 0,
               dcTable: null,
               acTable: null,
@@ -762,6 +765,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
     const q = qt[c.tq];
     for (let by = 0; by < c.bh; by++)
       for (let bx = 0; bx < c.bw; bx++) idctIslow(c.coefs, (by * c.bw + bx) * 64, q, plane, by * 8 * stride + bx * 8, stride, ws);
+    c.coefs = new Int16Array(0);
     return upsample(plane, stride, c, f);
   });
   return { image: toRgb(planes, f, info), info };

@@ -16,22 +16,29 @@ export function isPng(b: Uint8Array): boolean {
 }
 
 /** Reads the header and the eXIf orientation without decoding pixels. */
-function scanChunks(b: Uint8Array, bad: (m: string) => never): { width: number; height: number; orientation: number } {
+function scanChunks(b: Uint8Array, bad: (m: string) => never): { width: number; height: number; orientation: number; idat: number; bits: number } {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 33 || String.fromCharCode(...b.subarray(12, 16)) !== 'IHDR') bad('missing the IHDR header (truncated?)');
   const width = dv.getUint32(16);
   const height = dv.getUint32(20);
+  const channels = [1, 0, 3, 1, 2, 0, 4][b[25]] ?? 0;
+  const bits = b[24] * channels;
   let orientation = 1;
+  let idat = 0;
   for (let p = 8; p + 8 <= b.length;) {
     const len = dv.getUint32(p);
     const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
     if (p + 12 + len > b.length) break;
     if (type === 'eXIf') orientation = exifOrientation(b.subarray(p + 8, p + 8 + len));
+    if (type === 'IDAT') idat += len;
     if (type === 'IEND') break;
     p += 12 + len;
   }
-  return { width, height, orientation };
+  return { width, height, orientation, idat, bits };
 }
+
+/** Deflate cannot expand data by more than this factor. */
+const MAX_DEFLATE_RATIO = 1032;
 
 /**
  * Decodes a PNG file to RGB as PIL would.
@@ -45,9 +52,11 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   const bad = (m: string): never => {
     throw new FlattenError('image', `${file}: cannot decode PNG: ${m}`);
   };
-  const { width, height, orientation } = scanChunks(bytes, bad);
+  const { width, height, orientation, idat, bits } = scanChunks(bytes, bad);
   if (width === 0 || height === 0) bad('zero width or height');
   if (width * height > maxPixels) bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed`);
+  const raw = height * (1 + Math.ceil((width * bits) / 8));
+  if (bits > 0 && idat * MAX_DEFLATE_RATIO < raw) bad(`declares ${width}x${height} pixels but its image data is too small to hold them (truncated?)`);
   let png: PNG & { colorType: number; depth: number };
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true }) as typeof png;
