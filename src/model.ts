@@ -167,6 +167,7 @@ export class FlattenModel {
    * ```
    */
   async predict(input: Tensor): Promise<Prediction> {
+    if (this.disposed) throw new FlattenError('usage', `this ${this.name} model was disposed; load it again`);
     this.checkInput(input.shape, 'input');
     const out = await this.session.run({ [INPUT_NAME]: input });
     const stageNames = this.definition.outputNames.filter((n) => n.startsWith('stage'));
@@ -200,8 +201,12 @@ export class FlattenModel {
     return out;
   }
 
-  /** Releases the session and closes the checkpoint file. */
+  private disposed = false;
+
+  /** Releases the session and closes the checkpoint file. Calling it again does nothing. */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     this.stateDict.close();
     await this.session.release();
   }

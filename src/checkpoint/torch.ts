@@ -7,7 +7,17 @@ import { DTYPE_BYTES, type DType, formatShape, numel } from '../tensor.js';
 import { fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
 import type { LazyTensor, StateDict } from './lazy.js';
-import { AllowedCallable, BUILD_STATE, latin1Bytes, PyGlobal, PyObject, PyTuple, type PickleHooks, type Rebuilder, unpickle } from './pickle.js';
+import {
+  AllowedCallable,
+  BUILD_STATE,
+  latin1Bytes,
+  PyGlobal,
+  PyObject,
+  PyTuple,
+  type PickleHooks,
+  type Rebuilder,
+  unpickle,
+} from './pickle.js';
 import type { ByteSource } from './source.js';
 import { ZipArchive, type ZipEntry } from './zip.js';
 

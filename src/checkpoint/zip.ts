@@ -59,7 +59,11 @@ export class ZipArchive {
     }
     if (entry.method === 8) {
       if (entry.size > entry.compressedSize * 1032 + 64) {
-        throw fileError('format', src.name, `zip entry ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce`);
+        throw fileError(
+          'format',
+          src.name,
+          `zip entry ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce`,
+        );
       }
       let out: Buffer;
       try {

@@ -72,12 +72,17 @@ export function readNpy(path: string): Tensor {
   let bytes: Uint8Array;
   try {
     const size = statSync(path).size;
-    if (size > MAX_NPY_BYTES) throw fileError('input', path, `is ${size} bytes, more than the ${MAX_NPY_BYTES} bytes accepted for a .npy input`);
+    if (size > MAX_NPY_BYTES)
+      throw fileError('input', path, `is ${size} bytes, more than the ${MAX_NPY_BYTES} bytes accepted for a .npy input`);
     bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof FlattenError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw fileError('io', path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a .npy file' : `cannot read (${code})`);
+    throw fileError(
+      'io',
+      path,
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a .npy file' : `cannot read (${code})`,
+    );
   }
   return decodeNpy(bytes, path);
 }

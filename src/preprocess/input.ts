@@ -57,7 +57,8 @@ export function loadImage(input: ImageInput, source: string, opts: DecodeOptions
     let bytes: Uint8Array;
     try {
       const size = statSync(input).size;
-      if (size > MAX_IMAGE_FILE_BYTES) throw new FlattenError('image', `${input}: is ${size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} bytes accepted for an image`);
+      if (size > MAX_IMAGE_FILE_BYTES)
+        throw new FlattenError('image', `${input}: is ${size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} bytes accepted for an image`);
       bytes = readFileSync(input);
     } catch (e) {
       if (e instanceof FlattenError) throw e;

@@ -636,7 +636,8 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
         const mcusX = Math.ceil(width / (8 * hmax));
         const mcusY = Math.ceil(height / (8 * vmax));
         const blocks = raw.reduce((n, c) => n + mcusX * c.h * mcusY * c.v, 0);
-        if (blocks / 8 > data.length) bad(`declares ${width}x${height} pixels but holds ${data.length} bytes, less than one bit per block (truncated?)`);
+        if (blocks / 8 > data.length)
+          bad(`declares ${width}x${height} pixels but holds ${data.length} bytes, less than one bit per block (truncated?)`);
         frame = {
           progressive: marker === 0xc2,
           width,

@@ -16,7 +16,10 @@ export function isPng(b: Uint8Array): boolean {
 }
 
 /** Reads the header and the eXIf orientation without decoding pixels. */
-function scanChunks(b: Uint8Array, bad: (m: string) => never): { width: number; height: number; orientation: number; idat: number; bits: number } {
+function scanChunks(
+  b: Uint8Array,
+  bad: (m: string) => never,
+): { width: number; height: number; orientation: number; idat: number; bits: number } {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 33 || String.fromCharCode(...b.subarray(12, 16)) !== 'IHDR') bad('missing the IHDR header (truncated?)');
   const width = dv.getUint32(16);
@@ -56,7 +59,8 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   if (width === 0 || height === 0) bad('zero width or height');
   if (width * height > maxPixels) bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed`);
   const raw = height * (1 + Math.ceil((width * bits) / 8));
-  if (bits > 0 && idat * MAX_DEFLATE_RATIO < raw) bad(`declares ${width}x${height} pixels but its image data is too small to hold them (truncated?)`);
+  if (bits > 0 && idat * MAX_DEFLATE_RATIO < raw)
+    bad(`declares ${width}x${height} pixels but its image data is too small to hold them (truncated?)`);
   let png: PNG & { colorType: number; depth: number };
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true }) as typeof png;

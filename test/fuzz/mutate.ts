@@ -21,9 +21,17 @@ const frac = fc.noBias(fc.integer({ min: 0, max: 999_999 })).map((i) => i / 1_00
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: frac, bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('byte' as const), at: frac, value: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.integer({ min: 0, max: 255 })) }),
+  fc.record({
+    kind: fc.constant('byte' as const),
+    at: frac,
+    value: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.integer({ min: 0, max: 255 })),
+  }),
   fc.record({ kind: fc.constant('int32' as const), at: frac, value: fc.constantFrom(...INTERESTING_INTS) }),
-  fc.record({ kind: fc.constant('insert' as const), at: frac, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: frac,
+    bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: frac, length: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: frac }),
   fc.record({ kind: fc.constant('splice' as const), at: frac, from: frac, length: fc.integer({ min: 1, max: 64 }) }),
@@ -67,7 +75,10 @@ function apply(input: Uint8Array, m: Mutation): Uint8Array {
 /** Inputs made from `seeds` by one to six mutations each, plus raw random bytes now and then. */
 export function mutatedInputs(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
   const mutated = fc
-    .record({ seed: fc.integer({ min: 0, max: seeds.length - 1 }), mutations: fc.oneof(fc.array(mutation, { minLength: 1, maxLength: 2 }), fc.array(mutation, { minLength: 1, maxLength: 6 })) })
+    .record({
+      seed: fc.integer({ min: 0, max: seeds.length - 1 }),
+      mutations: fc.oneof(fc.array(mutation, { minLength: 1, maxLength: 2 }), fc.array(mutation, { minLength: 1, maxLength: 6 })),
+    })
     .map(({ seed, mutations }) => mutations.reduce(apply, seeds[seed]));
   return fc.oneof({ arbitrary: mutated, weight: 9 }, { arbitrary: fc.uint8Array({ maxLength: 512 }), weight: 1 });
 }

@@ -2,6 +2,7 @@
  * Fuzz targets: every reader of untrusted input, each with small valid seed inputs to mutate. A case
  * passes when the reader returns a result or throws a FlattenError; anything else is a crash.
  */
+import type fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -17,11 +18,14 @@ import { evalTransform } from '../../src/preprocess/transform.js';
 import { ASSETS } from '../helpers/assets.js';
 import { OrderedDict, PyFloat, TensorSpec, TorchSaver } from '../helpers/torch_save.js';
 import { writeZip } from '../helpers/zip_writer.js';
+import { npyFiles, pickleStreams, tensorViews } from './generators.js';
 
 /** A reader under test. */
 export interface FuzzTarget {
   name: string;
   seeds: Uint8Array[];
+  /** Structure-aware inputs, mixed with the mutations of the seeds. */
+  generate?: fc.Arbitrary<Uint8Array>;
   run(input: Uint8Array): void;
 }
 
@@ -68,7 +72,10 @@ function imageSeeds(ext: string): Uint8Array[] {
 export const TARGETS: FuzzTarget[] = [
   {
     name: 'zip',
-    seeds: [writeZip([{ name: 'a/b', data: Uint8Array.from([1, 2, 3]) }]), writeZip([{ name: 'x', data: new Uint8Array(300) }], { deflate: true, zip64: true })],
+    seeds: [
+      writeZip([{ name: 'a/b', data: Uint8Array.from([1, 2, 3]) }]),
+      writeZip([{ name: 'x', data: new Uint8Array(300) }], { deflate: true, zip64: true }),
+    ],
     run: (b) => {
       const z = new ZipArchive(new MemorySource(b, 'fuzz.zip'));
       for (const e of z.entries.values()) z.read(e, 1 << 20);
@@ -77,6 +84,7 @@ export const TARGETS: FuzzTarget[] = [
   {
     name: 'pickle',
     seeds: pickleSeeds(),
+    generate: pickleStreams,
     run: (b) => {
       unpickle(b, 'fuzz.pkl', torchPickleHooks('fuzz.pkl'));
     },
@@ -84,6 +92,7 @@ export const TARGETS: FuzzTarget[] = [
   {
     name: 'torch checkpoint',
     seeds: checkpointSeeds(),
+    generate: tensorViews,
     run: (b) => {
       const sd = openCheckpoint(b, { name: 'fuzz.pth' });
       for (const t of sd.tensors.values()) t.read();
@@ -107,7 +116,11 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'npy',
-    seeds: [encodeNpy({ shape: [2, 3], data: new Float32Array(6).fill(1.5) }), encodeNpy({ shape: [1, 3, 2, 2], data: new Float32Array(12) })],
+    seeds: [
+      encodeNpy({ shape: [2, 3], data: new Float32Array(6).fill(1.5) }),
+      encodeNpy({ shape: [1, 3, 2, 2], data: new Float32Array(12) }),
+    ],
+    generate: npyFiles,
     run: (b) => {
       decodeNpy(b, 'fuzz.npy');
     },
@@ -137,7 +150,8 @@ export const TARGETS: FuzzTarget[] = [
       const img = decodeImage(b, 'fuzz.img', { maxPixels: MAX_PIXELS });
       const size = 1 + (b.length % 48);
       const x = evalTransform(img, { size, crop: b.length % 2 === 0 });
-      if (x.data.length !== 3 * size * size || x.data.some((v) => !Number.isFinite(v))) throw new Error('preprocessing produced a wrong tensor');
+      if (x.data.length !== 3 * size * size || x.data.some((v) => !Number.isFinite(v)))
+        throw new Error('preprocessing produced a wrong tensor');
     },
   },
 ];

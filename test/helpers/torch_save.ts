@@ -250,6 +250,18 @@ export class TorchSaver {
     return key;
   }
 
+  /** A storage from raw bytes that declares `declaredCount` elements, whatever the bytes hold. */
+  rawStorage(dtype: DType, bytes: Uint8Array, declaredCount: number): string {
+    const key = String(this.storages.size);
+    this.storages.set(key, { dtype, count: declaredCount, bytes });
+    return key;
+  }
+
+  /** The bytes a storage of `dtype` holding `values` has on disk. */
+  encode(dtype: DType, values: ArrayLike<number>): Uint8Array {
+    return encodeStorage(dtype, values);
+  }
+
   /** A contiguous tensor with its own storage. */
   tensor(dtype: DType, shape: number[], values: ArrayLike<number>): TensorSpec {
     return new TensorSpec(this.storage(dtype, values), shape, contiguousStride(shape));
