@@ -9,7 +9,7 @@ import { PNG } from 'pngjs';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { fixture } from '../helpers/fixtures.js';
-import { Instance, OrderedDict, PickleBytes, Raw, TensorSpec, TorchSaver } from '../helpers/torch_save.js';
+import { Instance, OrderedDict, PickleBytes, TensorSpec, TorchSaver } from '../helpers/torch_save.js';
 
 export interface HostileFile {
   name: string;
