@@ -27,6 +27,8 @@ export interface LoadOptions extends RuntimeOptions {
   checkpointName?: string;
   /** `int8` runs the linear layers in int8 (faster, approximate); default `fp32`, exact. */
   precision?: Precision;
+  /** Expose one block's attention inputs (see `DefineOptions.probe`), for the analyses. */
+  probe?: string;
   /**
    * Keep onnxruntime's optimized model in this folder and reuse it when the same checkpoint file is
    * loaded again (much faster start-up). Off when absent; the CLI uses `FLATTEN_VIT_CACHE`.
@@ -74,12 +76,12 @@ export class FlattenModel {
    * missing keys, unexpected keys and shape mismatches if the checkpoint does not fit.
    */
   static async load(arch: ArchitectureSpec, checkpoint: CheckpointInput, opts: LoadOptions = {}): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision, probe: opts.probe });
     const sd = openCheckpoint(checkpoint, { ema: opts.ema, name: opts.checkpointName });
     try {
       const mapping = checkFit(def, sd);
       const warnings: string[] = [];
-      const cached = opts.cacheDir
+      const cached = opts.cacheDir && !opts.probe
         ? optimizedModelPath(opts.cacheDir, checkpoint, {
             arch: def.arch.name,
             args: def.arch.args,
@@ -176,6 +178,20 @@ export class FlattenModel {
       features: out.features,
       ...(stageNames.length > 0 ? { stages: stageNames.map((n) => out[n]) } : {}),
     };
+  }
+
+  /** Runs a batch and returns the named graph outputs (all when `names` is absent). */
+  async outputs(input: Tensor, names?: readonly string[]): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new FlattenError('usage', `this ${this.name} model was disposed; load it again`);
+    this.checkInput(input.shape, 'input');
+    return this.session.run({ [INPUT_NAME]: input }, names);
+  }
+
+  /** One parameter's weights, by flatten-vit's name, read from the checkpoint. */
+  weight(name: string): Float32Array {
+    const key = this.mapping.sources.get(name);
+    if (key === undefined) throw new FlattenError('usage', `${this.name} has no parameter ${name}`);
+    return this.stateDict.tensors.get(key)!.read();
   }
 
   /** Fails with a one-line error naming `source` unless `shape` is a batch this model accepts. */

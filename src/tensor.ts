@@ -26,6 +26,12 @@ export interface Tensor {
   readonly data: Float32Array;
 }
 
+/** A dense float64 tensor, for the float64 linear algebra of the analyses. */
+export interface Tensor64 {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
 /** Number of elements of a shape (1 for a scalar). */
 export function numel(shape: readonly number[]): number {
   let n = 1;

@@ -55,10 +55,48 @@ export interface ParamSpec {
   readonly shape: readonly number[];
 }
 
+/** One slice of a linear layer: output features [from, from + dim) of `weight` (out, in), plus bias. */
+export interface ProbeProjection {
+  readonly weight: string;
+  readonly bias: string | null;
+  readonly from: number;
+  readonly inF: number;
+}
+
+/**
+ * An attention layer as the analyses see it: the values its queries and keys are computed from, the
+ * projections, and the parameters of the kernel function. Recorded while the graph is built.
+ */
+export interface AttentionProbe {
+  /** Our scope of the attention module, e.g. `stage1.block0.attn`. */
+  readonly scope: string;
+  readonly kind: 'focused' | 'softmax';
+  /** (B', N, Cin) and (B', n, Cin): what q and k/v are projected from. */
+  readonly qInput: Value;
+  readonly kvInput: Value;
+  readonly q: ProbeProjection;
+  readonly k: ProbeProjection;
+  readonly heads: number;
+  readonly dim: number;
+  /** The grid of the query tokens after `prefix` leading tokens (a class token). */
+  readonly grid: readonly [number, number];
+  readonly prefix: number;
+  readonly keyTokens: number;
+  /** Softmax attention's query scale. */
+  readonly qkScale?: number;
+  /** Focused linear attention's focusing factor and parameters. */
+  readonly focusingFactor?: number;
+  readonly scale?: string;
+  readonly positionalEncoding?: string;
+  readonly dwcWeight?: string | null;
+}
+
 /** A graph input or output. `-1` marks the dynamic batch dimension. */
 export interface GraphIO {
   readonly name: Value;
   readonly shape: readonly number[];
+  /** Element type; float32 unless given. */
+  readonly dtype?: 'float32' | 'float64';
 }
 
 interface Scope {
@@ -75,6 +113,8 @@ export class Graph {
   readonly inputs: GraphIO[] = [];
   readonly outputs: GraphIO[] = [];
   readonly params = new Map<string, ParamSpec>();
+  /** Every attention layer, in build order. */
+  readonly probes: AttentionProbe[] = [];
   /** Shape of every value for a batch of one image. */
   readonly shapes = new Map<Value, number[]>();
   private readonly scopes: Scope[] = [{ ours: '', official: '' }];
@@ -122,16 +162,16 @@ export class Graph {
   }
 
   /** Declares a model input; `shape[0]` is the dynamic batch and is traced as 1. */
-  input(name: string, shape: readonly number[]): Value {
-    this.inputs.push({ name, shape: [-1, ...shape.slice(1)] });
+  input(name: string, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32'): Value {
+    this.inputs.push({ name, shape: [-1, ...shape.slice(1)], dtype });
     this.shapes.set(name, [1, ...shape.slice(1)]);
     return name;
   }
 
   /** Declares `v` as a model output called `name`. */
-  output(v: Value, name: string): void {
+  output(v: Value, name: string, dtype: 'float32' | 'float64' = 'float32'): void {
     const out = this.node('Identity', [v], {}, [this.shape(v)], name)[0];
-    this.outputs.push({ name: out, shape: [-1, ...this.shape(v).slice(1)] });
+    this.outputs.push({ name: out, shape: [-1, ...this.shape(v).slice(1)], dtype });
   }
 
   /** Adds a node; `shapes` are its outputs' shapes. Returns the output values. */

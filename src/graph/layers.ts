@@ -157,6 +157,19 @@ export function projectChannels(
   return op.add(g, y, b);
 }
 
+/** Records a softmax attention layer whose q, k come from features [0, C) and [C, 2C) of `qkv`. */
+export function probeSoftmax(
+  g: Graph,
+  qInput: Value,
+  kvInput: Value,
+  q: { linear: LinearParams; from: number },
+  k: { linear: LinearParams; from: number },
+  shape: { heads: number; dim: number; grid: readonly [number, number]; prefix?: number; keyTokens: number; qkScale: number },
+): void {
+  const proj = (p: { linear: LinearParams; from: number }) => ({ weight: p.linear.weight.name, bias: p.linear.bias?.name ?? null, from: p.from, inF: p.linear.inF });
+  g.probes.push({ scope: g.name(''), kind: 'softmax', qInput, kvInput, q: proj(q), k: proj(k), prefix: 0, ...shape });
+}
+
 /**
  * Folds softmax attention's query scale into the first `C` output features of a `total`-wide
  * projection: `(x W + b) · scale` as `x (W · scale) + b · scale`.

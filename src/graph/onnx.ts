@@ -10,7 +10,7 @@ import { PbWriter } from './protobuf.js';
 export const OPSET = 17;
 const IR_VERSION = 8;
 
-const DATA_TYPE = { float32: 1, int8: 3, int64: 7 } as const;
+const DATA_TYPE = { float32: 1, int8: 3, int64: 7, float64: 11 } as const;
 
 const enum AttrType {
   FLOAT = 1,
@@ -72,7 +72,7 @@ function valueInfo(io: GraphIO, batch: number | undefined): PbWriter {
     } else dim.int(1, d);
     shape.message(1, dim);
   });
-  const tensorType = new PbWriter().int(1, DATA_TYPE.float32).message(2, shape);
+  const tensorType = new PbWriter().int(1, DATA_TYPE[io.dtype ?? 'float32']).message(2, shape);
   const type = new PbWriter().message(1, tensorType);
   return new PbWriter().string(1, io.name).message(2, type);
 }

@@ -150,3 +150,11 @@ export function split(g: Graph, x: Value, axis: number, sizes: readonly number[]
   const shapes = sizes.map((s) => sx.map((d, i) => (i === ax ? s : d)));
   return g.node('Split', [x, g.ints(sizes)], { axis: ax }, shapes);
 }
+
+/** Repeats a (1, ...) tensor along the batch axis to the batch size of `like` (dynamic batch). */
+export function expandToBatch(g: Graph, x: Value, like: Value): Value {
+  const sx = g.shape(x);
+  const batch = g.node('Shape', [like], { start: 0, end: 1 }, [[1]])[0];
+  const target = g.node('Concat', [batch, g.ints(sx.slice(1))], { axis: 0 }, [[sx.length]])[0];
+  return g.node('Expand', [x, target], {}, [[g.shape(like)[0], ...sx.slice(1)]])[0];
+}

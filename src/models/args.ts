@@ -20,6 +20,23 @@ export type ArgSchema = Readonly<Record<string, ArgSpec>>;
 /** Shorthand used by the families' schemas. */
 export const arg = (kind: ArgKind, def: unknown): ArgSpec => ({ kind, default: def });
 
+/**
+ * flatten-vit's ablation options, accepted by every family beside the official arguments: the
+ * kernel function of linear attention (`focused`, or `relu` for plain linear attention) and whether
+ * the rank-restoring DWC is there.
+ */
+export const ABLATION_ARGS: ArgSchema = {
+  kernel_function: arg('string', 'focused'),
+  dwc: arg('bool', true),
+};
+
+/** The ablation options of resolved arguments, checked. */
+export function ablation(a: Readonly<Record<string, unknown>>, where: string): { kernelFunction: 'focused' | 'relu'; dwc: boolean } {
+  const k = a.kernel_function;
+  require_(k === 'focused' || k === 'relu', where, `kernel_function must be 'focused' or 'relu', found '${String(k)}'`);
+  return { kernelFunction: k, dwc: a.dwc !== false };
+}
+
 function check(kind: ArgKind, v: unknown): boolean {
   const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
   switch (kind) {

@@ -2,7 +2,8 @@
  * Turns an architecture into its graph: declares the input, runs the family's builder and names the
  * outputs (`logits`, `features`, and `stage1`… when asked for).
  */
-import { Graph, type ParamSpec, type Precision } from '../graph/graph.js';
+import { type AttentionProbe, Graph, type ParamSpec, type Precision } from '../graph/graph.js';
+import { FlattenError } from '../util/errors.js';
 import type { Architecture } from './registry.js';
 
 /** What a built model consists of, before any weights are attached. */
@@ -17,6 +18,8 @@ export interface ModelDefinition {
   readonly outputNames: readonly string[];
   /** Tokens, channels and grid of each stage's output. */
   readonly stages: readonly StageShape[];
+  /** The probed attention layer, when `probe` was asked for. */
+  readonly probe?: AttentionProbe;
 }
 
 /** Geometry of one stage's output (B, N, C). */
@@ -32,6 +35,11 @@ export interface DefineOptions {
   stages?: boolean;
   /** `int8`: linear layers with int8 weights and dynamically quantized inputs (the fast mode). */
   precision?: Precision;
+  /**
+   * Expose the attention inputs of one block (`stage1.block0`) as outputs `probe_q` and `probe_kv`,
+   * for the analyses; the block's probe is in `ModelDefinition.probe`.
+   */
+  probe?: string;
 }
 
 /** The name of the graph's input. */
@@ -55,6 +63,16 @@ export function defineModel(arch: Architecture, opts: DefineOptions = {}): Model
   g.output(built.logits, 'logits');
   g.output(built.features, 'features');
   if (opts.stages) built.stages.forEach((s, i) => g.output(s, `stage${i + 1}`));
+  let probe: AttentionProbe | undefined;
+  if (opts.probe) {
+    probe = g.probes.find((p) => p.scope.startsWith(`${opts.probe}.`));
+    if (!probe) {
+      const blocks = [...new Set(g.probes.map((p) => p.scope.split('.').slice(0, 2).join('.')))];
+      throw new FlattenError('usage', `${arch.name} has no attention layer in ${opts.probe}; its blocks are ${blocks[0]} … ${blocks[blocks.length - 1]}`);
+    }
+    g.output(probe.qInput, 'probe_q');
+    if (probe.kvInput !== probe.qInput) g.output(probe.kvInput, 'probe_kv');
+  }
   return {
     arch,
     graph: g,
@@ -62,6 +80,7 @@ export function defineModel(arch: Architecture, opts: DefineOptions = {}): Model
     inputShape: [c, h, w],
     outputNames: g.outputs.map((o) => o.name),
     stages: built.stages.map((v, i) => ({ tokens: g.shape(v)[1], channels: g.shape(v)[2], grid: built.grids[i] })),
+    ...(probe ? { probe } : {}),
   };
 }
 

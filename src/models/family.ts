@@ -6,8 +6,8 @@
 import type { Graph, Value } from '../graph/graph.js';
 import type { ArgSchema } from './args.js';
 
-/** The families of the official repository (DeiT would be a fifth, paper-only). */
-export type FamilyName = 'swin' | 'pvt' | 'pvt_v2' | 'cswin';
+/** The families of the official repository, and DeiT from the paper. */
+export type FamilyName = 'swin' | 'pvt' | 'pvt_v2' | 'cswin' | 'deit';
 
 /** Graph values a family builder returns. */
 export interface BuiltModel {

@@ -25,4 +25,5 @@ export const PAPER: Readonly<Record<string, PaperFigures>> = {
   flatten_cswin_s: { params: 35, flops: 6.9, top1: 83.8, baselineTop1: 83.6 },
   flatten_cswin_b: { params: 75, flops: 15.0, top1: 84.5, baselineTop1: 84.2 },
   flatten_cswin_b_384: { params: 78, flops: 46.4, top1: 85.5, baselineTop1: 85.4 },
+  flatten_deit_t: { params: 6.1, flops: 1.1, top1: 74.1, baselineTop1: 72.2 },
 };

@@ -7,6 +7,7 @@ import { FlattenError } from '../util/errors.js';
 import { resolveArgs } from './args.js';
 import type { Family, FamilyName } from './family.js';
 import { cswinFamily } from './cswin/cswin.js';
+import { deitFamily } from './deit/deit.js';
 import { pvtFamily } from './pvt/pvt.js';
 import { pvtV2Family } from './pvt/pvt_v2.js';
 import { swinFamily } from './swin/swin.js';
@@ -17,6 +18,7 @@ export const FAMILIES: Readonly<Record<FamilyName, Family>> = {
   pvt: pvtFamily,
   pvt_v2: pvtV2Family,
   cswin: cswinFamily,
+  deit: deitFamily,
 };
 
 /** An architecture with all its constructor arguments resolved. */
@@ -86,7 +88,7 @@ function readConfig(path: string): ArchitectureConfig {
 
 function fromConfig(cfg: ArchitectureConfig, where: string): Architecture {
   if (cfg === null || typeof cfg !== 'object' || typeof cfg.family !== 'string') {
-    throw new FlattenError('config', `${where}: expected {"family": "swin" | "pvt" | "pvt_v2" | "cswin", "args": {...}}`);
+    throw new FlattenError('config', `${where}: expected {"family": "swin" | "pvt" | "pvt_v2" | "cswin" | "deit", "args": {...}}`);
   }
   const family = FAMILIES[cfg.family];
   if (!family)

@@ -3,7 +3,7 @@
  * rest of the library stays runtime-agnostic (the browser build swaps in onnxruntime-web).
  */
 import * as ort from 'onnxruntime-node';
-import type { Tensor } from '../tensor.js';
+import type { Tensor, Tensor64 } from '../tensor.js';
 
 /** Session options flatten-vit exposes. */
 export interface RuntimeOptions {
@@ -19,6 +19,28 @@ export interface RuntimeOptions {
 
 /** The onnxruntime version, for cache keys. */
 export const RUNTIME_VERSION = `onnxruntime-node ${ort.env.versions.node}`;
+
+/**
+ * Runs a float64 graph once (the analyses' linear algebra) and returns its outputs.
+ *
+ * @example
+ * ```ts
+ * const { y } = await runFloat64(bytes, { x: { shape: [n, n], data } }, 2);
+ * ```
+ */
+export async function runFloat64(model: Uint8Array, inputs: Record<string, Tensor64>, threads?: number): Promise<Record<string, Tensor64>> {
+  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3, ...(threads ? { intraOpNumThreads: threads } : {}) });
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float64', t.data, [...t.shape]);
+    const result = await session.run(feeds);
+    const out: Record<string, Tensor64> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = { shape: t.dims.map(Number), data: t.data as Float64Array };
+    return out;
+  } finally {
+    await session.release();
+  }
+}
 
 /** A loaded model ready to run. */
 export interface RuntimeSession {

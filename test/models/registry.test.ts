@@ -25,6 +25,7 @@ describe('the registry', () => {
       ...[0, 1, 2, 3, 4, 5].map((i) => `flatten_pvt_v2_b${i}`),
       ...['t', 's', 'b', 'b_384'].map((s) => `flatten_swin_${s}`),
       ...['t', 's', 'b', 'b_384'].map((s) => `flatten_cswin_${s}`),
+      ...['deit_t', 'deit_s', 'flatten_deit_t', 'flatten_deit_s'],
     ];
     expect(registeredNames().sort()).toEqual(expected.sort());
   });
@@ -36,6 +37,27 @@ describe('the registry', () => {
   it.each(Object.entries(PAPER))('%s is within 2%% of the paper count (%sM)', (name, m) => {
     const n = countParams(defineModel(resolveArchitecture(name)).params);
     expect(Math.abs(n / 1e6 - m) / m).toBeLessThan(0.02);
+  });
+
+  it('FLatten-DeiT-T has 6.1M ± 0.1M parameters and DeiT-T exactly timm\'s 5,717,416', () => {
+    const n = countParams(defineModel(resolveArchitecture('flatten_deit_t')).params);
+    console.log(`[info] flatten_deit_t: ${(n / 1e6).toFixed(3)}M parameters`);
+    expect(Math.abs(n / 1e6 - 6.1)).toBeLessThanOrEqual(0.1);
+    expect(countParams(defineModel(resolveArchitecture('deit_t')).params)).toBe(5_717_416);
+  });
+
+  it('ablation options change the attention and keep checkpoint keys where shapes fit', () => {
+    const base = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111' } }));
+    const noDwc = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', dwc: false } }));
+    const relu = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', kernel_function: 'relu' } }));
+    const names = (d: typeof base) => d.params.map((p) => p.official);
+    expect(names(base).filter((n) => n.includes('dwc'))).toHaveLength(8);
+    expect(names(noDwc)).toEqual(names(base).filter((n) => !n.includes('dwc')));
+    expect(names(relu)).toEqual(names(base));
+    expect(relu.graph.nodes.filter((n) => n.op === 'Pow')).toHaveLength(0);
+    expect(() => resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } }) && defineModel(resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } }))).toThrow(
+      /kernel_function must be 'focused' or 'relu'/,
+    );
   });
 
   it('builds architectures from official constructor arguments', () => {

@@ -35,7 +35,16 @@ export interface FocusedLinearShape {
   keyTokens: number;
   /** Rows of the positional encoding: n, or 1 where the official shape broadcasts. Default n. */
   positionRows?: number;
+  /** Tokens before the H×W grid (DeiT's class token): they join the attention but not the DWC. */
+  prefixTokens?: number;
+  /** `relu` drops the focusing function (the paper's plain linear attention ablation). Default `focused`. */
+  kernelFunction?: KernelFunction;
+  /** The rank-restoring DWC; default true. */
+  dwc?: boolean;
 }
+
+/** The kernel function φ of linear attention: ReLU alone, or ReLU then f_p. */
+export type KernelFunction = 'focused' | 'relu';
 
 /** Where q, k and v come from: output features [from, from + C) of a linear layer applied to `x`. */
 export interface ProjectionSource {
@@ -107,8 +116,10 @@ export function focusedLinearAttention(
   const d = C / h;
   const n = s.keyTokens;
   const [H, W] = s.grid;
-  const N = H * W;
+  const prefix = s.prefixTokens ?? 0;
+  const N = prefix + H * W;
   const rows = s.positionRows ?? n;
+  const p = s.kernelFunction === 'relu' ? 1 : s.focusingFactor;
 
   const transposed = new Map<Value, Value>();
   const T = (x: Value) => () => {
@@ -149,21 +160,41 @@ export function focusedLinearAttention(
   const kvT2 = op.mul(g, op.matmul(g, vh, op.transpose(g, kf, [0, 1, 3, 2])), g.constant('inv_n', [], [Math.fround(n ** -0.5) ** 2])); // (B', h, d, d)
   const out = op.reshape(g, op.mul(g, op.matmul(g, kvT2, qf), z), [-1, C, N]); // (B', C, N)
 
-  let sum = op.add(g, out, depthwiseOnValues(g, vT, s, n, N, d)); // (B', C, N)
+  const proj = (src: ProjectionSource) => ({ weight: src.linear.weight.name, bias: src.linear.bias?.name ?? null, from: src.from, inF: src.linear.inF });
+  g.probes.push({
+    scope: g.name(''),
+    kind: 'focused',
+    qInput: q.x,
+    kvInput: k.x,
+    q: proj(q),
+    k: proj(k),
+    heads: h,
+    dim: C,
+    grid: s.grid,
+    prefix,
+    keyTokens: n,
+    focusingFactor: p,
+    scale: scaleSpec.name,
+    positionalEncoding: peSpec.name,
+    dwcWeight: s.dwc === false ? null : `${g.name('dwc')}.weight`,
+  });
+  let sum = s.dwc === false ? out : op.add(g, out, depthwiseOnValues(g, vT, s, n, H * W, d, prefix)); // (B', C, N)
   if (extras.onValues) sum = op.add(g, sum, op.reshape(g, extras.onValues(op.reshape(g, vT, [-1, C, H, W])), [-1, C, N])); // (B', C, N)
   return op.transpose(g, sum, [0, 2, 1]); // (B', N, C)
 }
 
 /**
- * The rank-restoring DWC: vᵀ (B', C, n), stretched to N tokens first when n < N, as an H×W image
+ * The rank-restoring DWC: vᵀ (B', C, n), stretched to N = H·W tokens first when n < N, as an H×W image
  * through one depthwise conv whose d filters are shared by all heads (tiled here to C channels, which
- * computes exactly the per-head convolution). Returns (B', C, N).
+ * computes exactly the per-head convolution). Prefix tokens (a class token) get no DWC term. Returns
+ * (B', C, prefix + N).
  */
-function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number, N: number, d: number): Value {
+function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number, N: number, d: number, prefix: number): Value {
   const C = s.dim;
   const [H, W] = s.grid;
   const k = s.kernelSize;
-  if (n !== N) {
+  if (prefix > 0) vT = op.slice(g, vT, 2, prefix, prefix + N); // (B', C, H·W): the grid tokens only
+  else if (n !== N) {
     const ip = linearInterpolation(n, N);
     const a = op.mul(g, op.gather(g, vT, ip.i0, 2), g.constant('interp_w0', [N], ip.w0)); // (B', C, N)
     const b = op.mul(g, op.gather(g, vT, ip.i1, 2), g.constant('interp_w1', [N], ip.w1)); // (B', C, N)
@@ -178,7 +209,9 @@ function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number
     const b = g.initializer(bSpec.name, 'float32', [C], (get) => tile(get(bSpec.name), reps));
     return op.conv(g, img, w, b, { pad: Math.floor(k / 2), groups: C }); // (B', C, H, W)
   });
-  return op.reshape(g, conv, [-1, C, N]); // (B', C, N)
+  const flat = op.reshape(g, conv, [-1, C, N]); // (B', C, H·W)
+  if (prefix === 0) return flat;
+  return g.node('Pad', [flat, g.ints([0, 0, prefix, 0, 0, 0])], {}, [[g.shape(flat)[0], C, prefix + N]])[0]; // (B', C, prefix + H·W), zeros for the prefix
 }
 
 function tile(a: Float32Array, reps: number): Float32Array {

@@ -23,7 +23,7 @@ import {
   tokensToImage,
 } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
-import { arg, type ArgSchema, require_, requireLength } from '../args.js';
+import { ABLATION_ARGS, ablation, arg, type ArgSchema, require_, requireLength } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
 import type { BuiltModel, Family } from '../family.js';
 import { inversePermutation, isIdentityPermutation, windowOrder } from '../windows.js';
@@ -50,6 +50,7 @@ const schema: ArgSchema = {
   focusing_factor: arg('number', 3),
   kernel_size: arg('int', 5),
   attn_type: arg('string', 'LLLL'),
+  ...ABLATION_ARGS,
 };
 
 /** The released FLatten-CSwin models (official factories plus `cfgs/flatten_cswin_*.yaml`). */
@@ -114,7 +115,15 @@ function stripeAttention(g: Graph, q: Value, k: Value, v: Value, R: number, hs: 
 /** The `L` branch: focused linear attention over the whole R×R stage, plus LePE. */
 function linearBranch(g: Graph, img: Value, qkv: LinearParams, R: number, heads: number, a: CswinArgs): Value {
   const C = qkv.inF;
-  const shape = { dim: C, heads, focusingFactor: a.focusing_factor, kernelSize: a.kernel_size, grid: [R, R] as const, keyTokens: R * R };
+  const shape = {
+    dim: C,
+    heads,
+    focusingFactor: a.focusing_factor,
+    kernelSize: a.kernel_size,
+    grid: [R, R] as const,
+    keyTokens: R * R,
+    ...ablation(a as unknown as Record<string, unknown>, 'cswin'),
+  };
   const lepeConv = (vImage: Value) => conv2d(g, vImage, 'get_v', { inC: C, outC: C, kernel: 3, pad: 1, groups: C }); // (B, C, R, R)
   const proj = (from: number) => ({ x: img, linear: qkv, from });
   return focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), shape, { onValues: lepeConv }); // (B, L, C)

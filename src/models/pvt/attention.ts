@@ -7,10 +7,10 @@
  * C channels, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, gelu, imageToTokens, layerNorm, linear, project, scaledQuery, tokensToImage } from '../../graph/layers.js';
+import { conv2d, declareLinear, gelu, imageToTokens, layerNorm, linear, probeSoftmax, project, scaledQuery, tokensToImage } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { require_ } from '../args.js';
-import { focusedLinearAttention } from '../attention/focused_linear.js';
+import { focusedLinearAttention, type KernelFunction } from '../attention/focused_linear.js';
 import { adaptivePoolMatrix } from './resample.js';
 
 /** One attention layer's configuration. */
@@ -28,6 +28,8 @@ export interface PvtAttention {
   linear: boolean;
   focusingFactor: number;
   kernelSize: number;
+  kernelFunction: KernelFunction;
+  dwc: boolean;
 }
 
 /** The reduced tokens x_ (B, n, C) that keys and values come from, or x itself. */
@@ -79,10 +81,14 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
         grid: [H, W],
         keyTokens: n,
         positionRows: rows,
+        kernelFunction: a.kernelFunction,
+        dwc: a.dwc,
       },
     );
   } else {
-    const q = project(g, x, qLin, 0, C, scaledQuery(C, C, a.qkScale ?? d ** -0.5)); // (B, N, C)
+    const qkScale = a.qkScale ?? d ** -0.5;
+    probeSoftmax(g, x, kvIn, { linear: qLin, from: 0 }, { linear: kvLin, from: 0 }, { heads: h, dim: C, grid: [H, W], keyTokens: n, qkScale });
+    const q = project(g, x, qLin, 0, C, scaledQuery(C, C, qkScale)); // (B, N, C)
     const [k, v] = op.split(g, project(g, kvIn, kvLin), 2, [C, C]); // (B, n, C) each
     const qh = op.transpose(g, op.reshape(g, q, [-1, N, h, d]), [0, 2, 1, 3]); // (B, h, N, d)
     const kh = op.transpose(g, op.reshape(g, k, [-1, n, h, d]), [0, 2, 3, 1]); // (B, h, d, n)

@@ -2,7 +2,7 @@
  * What FLatten-PVT and FLatten-PVTv2 share: their constructor arguments, the per-stage attention
  * choice (`attn_type` letter, `sr_ratios` for `S`, `la_sr_ratios` digit for `L`) and argument checks.
  */
-import { arg, type ArgSchema, require_, requireLength } from '../args.js';
+import { ABLATION_ARGS, arg, type ArgSchema, require_, requireLength } from '../args.js';
 
 /** Arguments common to `PyramidVisionTransformer` and `PyramidVisionTransformerV2`, with defaults. */
 export const pvtCommonSchema: ArgSchema = {
@@ -25,6 +25,7 @@ export const pvtCommonSchema: ArgSchema = {
   focusing_factor: arg('number', 3),
   kernel_size: arg('int', 5),
   attn_type: arg('string', 'LLLL'),
+  ...ABLATION_ARGS,
 };
 
 /** The resolved arguments both PVT builders read. */
@@ -46,6 +47,8 @@ export interface PvtArgs {
   kernel_size: number;
   attn_type: string;
   linear?: boolean;
+  kernel_function: string;
+  dwc: boolean;
 }
 
 /** Checks what the official constructor and forward pass would reject. */

@@ -8,7 +8,7 @@
 import type { Graph, Value } from '../../graph/graph.js';
 import { conv2d, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
-import { require_ } from '../args.js';
+import { ablation, require_ } from '../args.js';
 import type { BuiltModel, Family } from '../family.js';
 import { pvtBlock } from './block.js';
 import { type PvtArgs, pvtCommonSchema, stageSrRatio, validatePvt } from './common.js';
@@ -75,6 +75,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
             linear: false,
             focusingFactor: a.focusing_factor,
             kernelSize: a.kernel_size,
+            ...ablation(raw, where),
           },
           Math.floor(C * a.mlp_ratios[i]),
           false,

@@ -7,7 +7,7 @@
  */
 import type { Graph, Value } from '../../graph/graph.js';
 import { conv2d, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
-import { arg, require_ } from '../args.js';
+import { ablation, arg, require_ } from '../args.js';
 import type { BuiltModel, Family } from '../family.js';
 import { pvtBlock } from './block.js';
 import { type PvtArgs, pvtCommonSchema, stageSrRatio, validatePvt } from './common.js';
@@ -66,6 +66,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
             linear: a.linear === true,
             focusingFactor: a.focusing_factor,
             kernelSize: a.kernel_size,
+            ...ablation(raw, where),
           },
           Math.floor(C * a.mlp_ratios[i]),
           true,

@@ -8,9 +8,9 @@
  * window, nW windows per image, B' = B·nW, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, imageToTokens, layerNorm, linear, meanTokens, mlp, project, scaledQuery } from '../../graph/layers.js';
+import { conv2d, declareLinear, imageToTokens, layerNorm, linear, meanTokens, mlp, probeSoftmax, project, scaledQuery } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
-import { arg, type ArgSchema, require_, requireLength } from '../args.js';
+import { ABLATION_ARGS, ablation, arg, type ArgSchema, require_, requireLength } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
 import type { BuiltModel, Family } from '../family.js';
 import { inversePermutation, isIdentityPermutation, windowOrder } from '../windows.js';
@@ -37,6 +37,7 @@ const schema: ArgSchema = {
   focusing_factor: arg('number', 3),
   kernel_size: arg('int', 5),
   attn_type: arg('string', 'LLLL'),
+  ...ABLATION_ARGS,
 };
 
 /** The released FLatten-Swin models (official `cfgs/flatten_swin_*.yaml`). */
@@ -134,7 +135,10 @@ function shiftMask(H: number, W: number, w: number, shift: number): Float32Array
 function windowAttention(g: Graph, x: Value, C: number, heads: number, w: number, masked: Float32Array | null, a: SwinArgs): Value {
   const N = w * w;
   const d = C / heads;
-  const qkv = project(g, x, declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias), 0, 3 * C, scaledQuery(C, 3 * C, a.qk_scale ?? d ** -0.5)); // (B', N, 3C)
+  const lin = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+  const qkScale = a.qk_scale ?? d ** -0.5;
+  probeSoftmax(g, x, x, { linear: lin, from: 0 }, { linear: lin, from: C }, { heads, dim: C, grid: [w, w], keyTokens: N, qkScale });
+  const qkv = project(g, x, lin, 0, 3 * C, scaledQuery(C, 3 * C, qkScale)); // (B', N, 3C)
   const [q, k, v] = op.split(g, qkv, 2, [C, C, C]).map(
     (t) => op.transpose(g, op.reshape(g, t, [-1, N, heads, d]), [0, 2, 1, 3]), // (B', h, N, d)
   );
