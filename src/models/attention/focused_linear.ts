@@ -148,8 +148,8 @@ export function focusedLinearAttention(
     },
   }); // (B', C, n)
   const vT = projectChannels(g, () => v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
-  const qf = op.reshape(g, focusChannels(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], s.focusingFactor), [-1, h, d, N]); // (B', h, d, N)
-  const kf = op.reshape(g, focusChannels(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], s.focusingFactor), [-1, h, d, n]); // (B', h, d, n)
+  const qf = op.reshape(g, focusChannels(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], p), [-1, h, d, N]); // (B', h, d, N)
+  const kf = op.reshape(g, focusChannels(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], p), [-1, h, d, n]); // (B', h, d, n)
   const vh = op.reshape(g, vT, [-1, h, d, n]); // (B', h, d, n)
 
   // zᵀ = 1 / (mean_n(k)ᵀ q + 1e-6)
