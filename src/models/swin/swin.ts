@@ -189,6 +189,7 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
         kernelSize: a.kernel_size,
         grid: [w, w],
         keyTokens: N,
+        ...ablation(a as unknown as Record<string, unknown>, 'swin'),
       },
     );
     return linear(g, o, 'proj', C, C);
