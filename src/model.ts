@@ -81,15 +81,16 @@ export class FlattenModel {
     try {
       const mapping = checkFit(def, sd);
       const warnings: string[] = [];
-      const cached = opts.cacheDir && !opts.probe
-        ? optimizedModelPath(opts.cacheDir, checkpoint, {
-            arch: def.arch.name,
-            args: def.arch.args,
-            precision: opts.precision ?? 'fp32',
-            stages: opts.stages === true,
-            ema: opts.ema === true,
-          })
-        : null;
+      const cached =
+        opts.cacheDir && !opts.probe
+          ? optimizedModelPath(opts.cacheDir, checkpoint, {
+              arch: def.arch.name,
+              args: def.arch.args,
+              precision: opts.precision ?? 'fp32',
+              stages: opts.stages === true,
+              ema: opts.ema === true,
+            })
+          : null;
       if (cached && existsSync(cached)) {
         try {
           const session = await createSession(readFileSync(cached), { ...opts, optimization: 'disabled' });

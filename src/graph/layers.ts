@@ -166,7 +166,12 @@ export function probeSoftmax(
   k: { linear: LinearParams; from: number },
   shape: { heads: number; dim: number; grid: readonly [number, number]; prefix?: number; keyTokens: number; qkScale: number },
 ): void {
-  const proj = (p: { linear: LinearParams; from: number }) => ({ weight: p.linear.weight.name, bias: p.linear.bias?.name ?? null, from: p.from, inF: p.linear.inF });
+  const proj = (p: { linear: LinearParams; from: number }) => ({
+    weight: p.linear.weight.name,
+    bias: p.linear.bias?.name ?? null,
+    from: p.from,
+    inF: p.linear.inF,
+  });
   g.probes.push({ scope: g.name(''), kind: 'softmax', qInput, kvInput, q: proj(q), k: proj(k), prefix: 0, ...shape });
 }
 

@@ -68,7 +68,10 @@ export function defineModel(arch: Architecture, opts: DefineOptions = {}): Model
     probe = g.probes.find((p) => p.scope.startsWith(`${opts.probe}.`));
     if (!probe) {
       const blocks = [...new Set(g.probes.map((p) => p.scope.split('.').slice(0, 2).join('.')))];
-      throw new FlattenError('usage', `${arch.name} has no attention layer in ${opts.probe}; its blocks are ${blocks[0]} … ${blocks[blocks.length - 1]}`);
+      throw new FlattenError(
+        'usage',
+        `${arch.name} has no attention layer in ${opts.probe}; its blocks are ${blocks[0]} … ${blocks[blocks.length - 1]}`,
+      );
     }
     g.output(probe.qInput, 'probe_q');
     if (probe.kvInput !== probe.qInput) g.output(probe.kvInput, 'probe_kv');

@@ -39,7 +39,7 @@ describe('the registry', () => {
     expect(Math.abs(n / 1e6 - m) / m).toBeLessThan(0.02);
   });
 
-  it('FLatten-DeiT-T has 6.1M ± 0.1M parameters and DeiT-T exactly timm\'s 5,717,416', () => {
+  it("FLatten-DeiT-T has 6.1M ± 0.1M parameters and DeiT-T exactly timm's 5,717,416", () => {
     const n = countParams(defineModel(resolveArchitecture('flatten_deit_t')).params);
     console.log(`[info] flatten_deit_t: ${(n / 1e6).toFixed(3)}M parameters`);
     expect(Math.abs(n / 1e6 - 6.1)).toBeLessThanOrEqual(0.1);
@@ -48,16 +48,22 @@ describe('the registry', () => {
 
   it('ablation options change the attention and keep checkpoint keys where shapes fit', () => {
     const base = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111' } }));
-    const noDwc = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', dwc: false } }));
-    const relu = defineModel(resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', kernel_function: 'relu' } }));
+    const noDwc = defineModel(
+      resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', dwc: false } }),
+    );
+    const relu = defineModel(
+      resolveArchitecture({ family: 'pvt', args: { patch_size: 4, depths: [1, 1, 1, 1], la_sr_ratios: '1111', kernel_function: 'relu' } }),
+    );
     const names = (d: typeof base) => d.params.map((p) => p.official);
     expect(names(base).filter((n) => n.includes('dwc'))).toHaveLength(8);
     expect(names(noDwc)).toEqual(names(base).filter((n) => !n.includes('dwc')));
     expect(names(relu)).toEqual(names(base));
     expect(relu.graph.nodes.filter((n) => n.op === 'Pow')).toHaveLength(0);
-    expect(() => resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } }) && defineModel(resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } }))).toThrow(
-      /kernel_function must be 'focused' or 'relu'/,
-    );
+    expect(
+      () =>
+        resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } }) &&
+        defineModel(resolveArchitecture({ family: 'swin', args: { kernel_function: 'softmax' } })),
+    ).toThrow(/kernel_function must be 'focused' or 'relu'/);
   });
 
   it('builds architectures from official constructor arguments', () => {

@@ -160,7 +160,12 @@ export function focusedLinearAttention(
   const kvT2 = op.mul(g, op.matmul(g, vh, op.transpose(g, kf, [0, 1, 3, 2])), g.constant('inv_n', [], [Math.fround(n ** -0.5) ** 2])); // (B', h, d, d)
   const out = op.reshape(g, op.mul(g, op.matmul(g, kvT2, qf), z), [-1, C, N]); // (B', C, N)
 
-  const proj = (src: ProjectionSource) => ({ weight: src.linear.weight.name, bias: src.linear.bias?.name ?? null, from: src.from, inF: src.linear.inF });
+  const proj = (src: ProjectionSource) => ({
+    weight: src.linear.weight.name,
+    bias: src.linear.bias?.name ?? null,
+    from: src.from,
+    inF: src.linear.inF,
+  });
   g.probes.push({
     scope: g.name(''),
     kind: 'focused',
@@ -193,7 +198,8 @@ function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number
   const C = s.dim;
   const [H, W] = s.grid;
   const k = s.kernelSize;
-  if (prefix > 0) vT = op.slice(g, vT, 2, prefix, prefix + N); // (B', C, H·W): the grid tokens only
+  if (prefix > 0)
+    vT = op.slice(g, vT, 2, prefix, prefix + N); // (B', C, H·W): the grid tokens only
   else if (n !== N) {
     const ip = linearInterpolation(n, N);
     const a = op.mul(g, op.gather(g, vT, ip.i0, 2), g.constant('interp_w0', [N], ip.w0)); // (B', C, N)

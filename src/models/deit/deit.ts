@@ -68,7 +68,14 @@ function softmaxAttention(g: Graph, x: Value, C: number, heads: number, a: DeitA
   const lin = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
   const qkScale = a.qk_scale ?? d ** -0.5;
   const side = Math.round(Math.sqrt(N - 1));
-  probeSoftmax(g, x, x, { linear: lin, from: 0 }, { linear: lin, from: C }, { heads, dim: C, grid: [side, side], prefix: 1, keyTokens: N, qkScale });
+  probeSoftmax(
+    g,
+    x,
+    x,
+    { linear: lin, from: 0 },
+    { linear: lin, from: C },
+    { heads, dim: C, grid: [side, side], prefix: 1, keyTokens: N, qkScale },
+  );
   const qkv = project(g, x, lin, 0, 3 * C, scaledQuery(C, 3 * C, qkScale)); // (B, N, 3C)
   const [q, k, v] = op.split(g, qkv, 2, [C, C, C]).map(
     (t) => op.transpose(g, op.reshape(g, t, [-1, N, heads, d]), [0, 2, 1, 3]), // (B, h, N, d)
@@ -81,7 +88,11 @@ function softmaxAttention(g: Graph, x: Value, C: number, heads: number, a: DeitA
 function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, where: string): BuiltModel {
   const a = raw as unknown as DeitArgs;
   const C = a.embed_dim;
-  require_(a.attn_type === 'S' || a.attn_type === 'L', where, `attn_type must be 'S' (softmax) or 'L' (focused linear), found '${a.attn_type}'`);
+  require_(
+    a.attn_type === 'S' || a.attn_type === 'L',
+    where,
+    `attn_type must be 'S' (softmax) or 'L' (focused linear), found '${a.attn_type}'`,
+  );
   require_(C % a.num_heads === 0, where, `${C} channels do not split into ${a.num_heads} heads`);
   require_(a.kernel_size % 2 === 1, where, `kernel_size must be odd, found ${a.kernel_size}`);
   const side = Math.floor(a.img_size / a.patch_size);

@@ -7,7 +7,18 @@
  * C channels, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, gelu, imageToTokens, layerNorm, linear, probeSoftmax, project, scaledQuery, tokensToImage } from '../../graph/layers.js';
+import {
+  conv2d,
+  declareLinear,
+  gelu,
+  imageToTokens,
+  layerNorm,
+  linear,
+  probeSoftmax,
+  project,
+  scaledQuery,
+  tokensToImage,
+} from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { require_ } from '../args.js';
 import { focusedLinearAttention, type KernelFunction } from '../attention/focused_linear.js';
@@ -87,7 +98,14 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
     );
   } else {
     const qkScale = a.qkScale ?? d ** -0.5;
-    probeSoftmax(g, x, kvIn, { linear: qLin, from: 0 }, { linear: kvLin, from: 0 }, { heads: h, dim: C, grid: [H, W], keyTokens: n, qkScale });
+    probeSoftmax(
+      g,
+      x,
+      kvIn,
+      { linear: qLin, from: 0 },
+      { linear: kvLin, from: 0 },
+      { heads: h, dim: C, grid: [H, W], keyTokens: n, qkScale },
+    );
     const q = project(g, x, qLin, 0, C, scaledQuery(C, C, qkScale)); // (B, N, C)
     const [k, v] = op.split(g, project(g, kvIn, kvLin), 2, [C, C]); // (B, n, C) each
     const qh = op.transpose(g, op.reshape(g, q, [-1, N, h, d]), [0, 2, 1, 3]); // (B, h, N, d)

@@ -8,7 +8,18 @@
  * window, nW windows per image, B' = B·nW, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, imageToTokens, layerNorm, linear, meanTokens, mlp, probeSoftmax, project, scaledQuery } from '../../graph/layers.js';
+import {
+  conv2d,
+  declareLinear,
+  imageToTokens,
+  layerNorm,
+  linear,
+  meanTokens,
+  mlp,
+  probeSoftmax,
+  project,
+  scaledQuery,
+} from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { ABLATION_ARGS, ablation, arg, type ArgSchema, require_, requireLength } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
