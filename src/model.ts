@@ -120,7 +120,7 @@ export class FlattenModel {
    * ```
    */
   static async random(arch: ArchitectureSpec, opts: LoadOptions & { seed?: number } = {}): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision, probe: opts.probe });
     return FlattenModel.fromWeights(arch, randomWeights(def.params, opts.seed ?? 0), opts);
   }
 
@@ -133,7 +133,7 @@ export class FlattenModel {
     weights: ReadonlyMap<string, Float32Array>,
     opts: LoadOptions = {},
   ): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision });
+    const def = defineModel(resolveArchitecture(arch), { stages: opts.stages, precision: opts.precision, probe: opts.probe });
     const tensors = new Map(
       [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)?.shape ?? [v.length], read: () => v }]),
     );

@@ -164,6 +164,8 @@ export function eigenvaluesAbove(g: Float64Array, n: number, shift: number): num
     for (let i = hi + 1; i < n; i++) [g[i * n + lo], g[i * n + hi]] = [g[i * n + hi], g[i * n + lo]];
     [g[lo * n + lo], g[hi * n + hi]] = [g[hi * n + hi], g[lo * n + lo]];
   };
+  const col1 = new Float64Array(n);
+  const col2 = new Float64Array(n);
   let positive = 0;
   let k = 0;
   while (k < n) {
@@ -196,12 +198,13 @@ export function eigenvaluesAbove(g: Float64Array, n: number, shift: number): num
     if (size === 1) {
       const d = g[k * n + k];
       if (d > 0) positive++;
-      for (let j = k + 1; j < n; j++) {
-        const ljk = g[j * n + k] / d;
-        if (ljk === 0) continue;
-        const row = j * n;
-        for (let i = j; i < n; i++) g[i * n + j] -= g[i * n + k] * ljk;
-        g[row + k] = ljk;
+      // Trailing update G[i][j] -= G[i][k]·G[j][k]/d over the lower triangle, row by row.
+      for (let j = k + 1; j < n; j++) col1[j] = g[j * n + k];
+      for (let i = k + 1; i < n; i++) {
+        const f = col1[i] / d;
+        if (f === 0) continue;
+        const row = i * n;
+        for (let j = k + 1; j <= i; j++) g[row + j] -= f * col1[j];
       }
       k++;
     } else {
@@ -212,13 +215,14 @@ export function eigenvaluesAbove(g: Float64Array, n: number, shift: number): num
       // A 2×2 pivot from Bunch–Kaufman is indefinite: one positive and one negative eigenvalue.
       positive += det < 0 ? 1 : d11 + d22 > 0 ? 2 : 0;
       for (let j = k + 2; j < n; j++) {
-        const a1 = g[j * n + k];
-        const a2 = g[j * n + k + 1];
-        const l1 = (d22 * a1 - d21 * a2) / det;
-        const l2 = (d11 * a2 - d21 * a1) / det;
-        for (let i = j; i < n; i++) g[i * n + j] -= g[i * n + k] * l1 + g[i * n + k + 1] * l2;
-        g[j * n + k] = l1;
-        g[j * n + k + 1] = l2;
+        col1[j] = g[j * n + k];
+        col2[j] = g[j * n + k + 1];
+      }
+      for (let i = k + 2; i < n; i++) {
+        const l1 = (d22 * col1[i] - d21 * col2[i]) / det;
+        const l2 = (d11 * col2[i] - d21 * col1[i]) / det;
+        const row = i * n;
+        for (let j = k + 2; j <= i; j++) g[row + j] -= l1 * col1[j] + l2 * col2[j];
       }
       k += 2;
     }

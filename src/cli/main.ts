@@ -3,6 +3,7 @@
  * stderr and a non-zero exit status (1 for a problem with the input, 2 for a usage error or a bug).
  */
 import { type Command, parse, UsageError } from './command.js';
+import { analyzeCommand } from './commands/analyze.js';
 import { benchCommand } from './commands/bench.js';
 import { classifyCommand } from './commands/classify.js';
 import { convertCommand } from './commands/convert.js';
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   preprocessCommand,
   infoCommand,
   benchCommand,
+  analyzeCommand,
   exportCommand,
   convertCommand,
 ];
