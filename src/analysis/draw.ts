@@ -2,8 +2,9 @@
  * Pictures for the analyses: an RGB canvas with the few primitives the figures need, matplotlib's
  * `Blues` colour map, and PNG output through pngjs.
  */
-import { PNG } from 'pngjs';
+import { zlibSync } from 'fflate';
 import type { RgbImage } from '../preprocess/image.js';
+import { crc32 } from '../util/crc32.js';
 import { rasterize, textWidth } from './font.js';
 
 type Rgb = readonly [number, number, number];
@@ -91,16 +92,32 @@ export class Canvas {
   }
 }
 
-/** PNG bytes of an RGB image. */
+/** PNG bytes of an RGB image (8-bit RGB, filter type 0, zlib level 6). */
 export function encodePng(img: RgbImage): Uint8Array {
-  const png = new PNG({ width: img.width, height: img.height });
-  for (let i = 0; i < img.width * img.height; i++) {
-    png.data[i * 4] = img.data[i * 3];
-    png.data[i * 4 + 1] = img.data[i * 3 + 1];
-    png.data[i * 4 + 2] = img.data[i * 3 + 2];
-    png.data[i * 4 + 3] = 255;
+  const stride = img.width * 3;
+  const raw = new Uint8Array(img.height * (stride + 1));
+  for (let y = 0; y < img.height; y++) raw.set(img.data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  const chunk = (type: string, body: Uint8Array) => {
+    const out = new Uint8Array(12 + body.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, body.length);
+    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+    out.set(body, 8);
+    dv.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, img.width);
+  new DataView(ihdr.buffer).setUint32(4, img.height);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
-  return new Uint8Array(PNG.sync.write(png));
+  return out;
 }
 
 /**

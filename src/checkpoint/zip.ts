@@ -3,7 +3,7 @@
  * ZIP64 sizes and offsets, stored and deflated entries. Every size and offset is checked against the
  * file before memory is reserved.
  */
-import { inflateRawSync } from 'node:zlib';
+import { inflateSync } from 'fflate';
 import { fileError } from '../util/errors.js';
 import type { ByteSource } from './source.js';
 
@@ -65,20 +65,17 @@ export class ZipArchive {
           `zip entry ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce`,
         );
       }
-      let out: Buffer;
+      let out: Uint8Array;
       try {
-        out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+        // One byte more than declared, so that a stream that inflates to more shows it.
+        out = inflateSync(raw, { out: new Uint8Array(entry.size + 1) });
       } catch {
-        throw fileError(
-          'format',
-          src.name,
-          `zip entry ${entry.name} is corrupt (deflate data does not inflate to its declared ${entry.size} bytes)`,
-        );
+        throw fileError('format', src.name, `zip entry ${entry.name} is corrupt (its deflate data does not inflate)`);
       }
       if (out.length !== entry.size) {
-        throw fileError('format', src.name, `zip entry ${entry.name} inflates to ${out.length} bytes, not the declared ${entry.size}`);
+        throw fileError('format', src.name, `zip entry ${entry.name} inflates to ${out.length > entry.size ? 'more than' : out.length} bytes, not the declared ${entry.size}`);
       }
-      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+      return out;
     }
     throw fileError(
       'format',
