@@ -18,7 +18,7 @@ export { defineModel, countParams, type ModelDefinition, type DefineOptions } fr
 export { mapStateDict, describeMismatch, type MappingReport } from './models/mapping.js';
 export { openCheckpoint, type CheckpointInput } from './checkpoint/open.js';
 export type { StateDict, LazyTensor } from './checkpoint/lazy.js';
-export { encodeSafetensors, writeSafetensors } from './checkpoint/safetensors.js';
+export { encodeSafetensors } from './checkpoint/safetensors.js';
 export { serializeModel, OPSET } from './graph/onnx.js';
 export { decodeNpy, encodeNpy, readNpy, writeNpy } from './io/npy.js';
 export type { Tensor, DType } from './tensor.js';

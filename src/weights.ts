@@ -5,7 +5,7 @@
 import { type CheckpointInput, openCheckpoint } from './checkpoint/open.js';
 import { defineModel } from './models/define.js';
 import type { MappingReport } from './models/mapping.js';
-import { resolveArchitecture } from './models/registry.js';
+import { resolveArchitectureSpec } from './models/config_file.js';
 import type { ArchitectureSpec } from './model.js';
 import { checkFit, weightLookup } from './model.js';
 import type { Tensor } from './tensor.js';
@@ -25,11 +25,11 @@ export interface LoadedWeights {
  * @example
  * ```ts
  * const { weights } = readWeights('flatten_pvt_t', 'flatten_pvt_t.pth');
- * writeSafetensors('flatten_pvt_t.safetensors', weights);
+ * writeFileSync('flatten_pvt_t.safetensors', encodeSafetensors(weights));
  * ```
  */
 export function readWeights(arch: ArchitectureSpec, checkpoint: CheckpointInput, opts: { ema?: boolean } = {}): LoadedWeights {
-  const def = defineModel(resolveArchitecture(arch));
+  const def = defineModel(resolveArchitectureSpec(arch));
   const sd = openCheckpoint(checkpoint, opts);
   try {
     const mapping = checkFit(def, sd);

@@ -13,7 +13,8 @@
  * are kept. `linear` and `focused` are kept as their N×d factors too, for exact low-rank analysis.
  */
 import type { AttentionProbe } from '../graph/graph.js';
-import type { ArchitectureSpec, FlattenModel } from '../model.js';
+import type { ArchitectureSpec } from '../model.js';
+import type { ModelBase } from '../model_base.js';
 import { softplus } from '../models/attention/focused_linear.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
@@ -126,7 +127,7 @@ function product(a: Float64Array, b: Float64Array, N: number, M: number, d: numb
  * const att = await blockAttention(model, x, { stage: 1, block: 0, head: 0 });
  * ```
  */
-export async function blockAttention(model: FlattenModel, input: Tensor, sel: AttentionSelection): Promise<BlockAttention> {
+export async function blockAttention(model: ModelBase, input: Tensor, sel: AttentionSelection): Promise<BlockAttention> {
   const probe = model.definition.probe;
   if (!probe) throw new FlattenError('usage', 'load the model with the probe option to analyse its attention');
   if (input.shape[0] !== 1) throw new FlattenError('input', `the analyses take one image, found a batch of ${input.shape[0]}`);

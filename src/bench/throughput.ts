@@ -10,7 +10,7 @@ import { countMacs } from '../graph/macs.js';
 import { type ArchitectureSpec, FlattenModel, type Precision } from '../model.js';
 import { defineModel } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
-import { resolveArchitecture } from '../models/registry.js';
+import { resolveArchitectureSpec } from '../models/config_file.js';
 import type { Tensor } from '../tensor.js';
 import { gemmRate } from './gemm.js';
 import { timeRepeated } from './timing.js';
@@ -73,7 +73,7 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
   const precision = opts.precision ?? 'fp32';
   opts.onStep?.('loading');
   const load = { threads, precision };
-  const random = opts.checkpoint === undefined ? randomWeights(defineModel(resolveArchitecture(arch)).params) : null;
+  const random = opts.checkpoint === undefined ? randomWeights(defineModel(resolveArchitectureSpec(arch)).params) : null;
   const t0 = performance.now();
   const model = random ? await FlattenModel.fromWeights(arch, random, load) : await FlattenModel.load(arch, opts.checkpoint!, load);
   await model.predict(benchInput(batches[0], model.inputShape));

@@ -3,7 +3,6 @@
  * shape and byte range, then the raw data. Reading is lazy like the torch reader; writing produces
  * float32 tensors in sorted order with an 8-byte-aligned header.
  */
-import { writeFileSync } from 'node:fs';
 import { DTYPE_BYTES, type DType, formatShape, numel, type Tensor } from '../tensor.js';
 import { fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
@@ -116,9 +115,4 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
     p += d.byteLength;
   }
   return out;
-}
-
-/** Writes {@link encodeSafetensors} output to a file. */
-export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): void {
-  writeFileSync(path, encodeSafetensors(tensors, metadata));
 }

@@ -73,7 +73,11 @@ export class ZipArchive {
         throw fileError('format', src.name, `zip entry ${entry.name} is corrupt (its deflate data does not inflate)`);
       }
       if (out.length !== entry.size) {
-        throw fileError('format', src.name, `zip entry ${entry.name} inflates to ${out.length > entry.size ? 'more than' : out.length} bytes, not the declared ${entry.size}`);
+        throw fileError(
+          'format',
+          src.name,
+          `zip entry ${entry.name} inflates to ${out.length > entry.size ? 'more than' : out.length} bytes, not the declared ${entry.size}`,
+        );
       }
       return out;
     }

@@ -2,7 +2,6 @@
  * The model registry: every family, every released variant by name, and the resolution of an
  * architecture given as a name, a `{family, args}` object or a path to such a JSON file.
  */
-import { readFileSync } from 'node:fs';
 import { FlattenError } from '../util/errors.js';
 import { resolveArgs } from './args.js';
 import type { Family, FamilyName } from './family.js';
@@ -44,8 +43,8 @@ export function registeredNames(): string[] {
 }
 
 /**
- * Resolves an architecture: a registered name (`flatten_swin_t`), a `{family, args}` object, or a path
- * to a JSON file holding one.
+ * Resolves an architecture: a registered name (`flatten_swin_t`), a `{family, args}` object, or (with
+ * `readConfigFile`, as `resolveArchitectureSpec` passes it in Node) a path to a JSON file holding one.
  *
  * @example
  * ```ts
@@ -53,7 +52,7 @@ export function registeredNames(): string[] {
  * const custom = resolveArchitecture({ family: 'swin', args: { embed_dim: 48, window_size: 56 } });
  * ```
  */
-export function resolveArchitecture(spec: string | ArchitectureConfig): Architecture {
+export function resolveArchitecture(spec: string | ArchitectureConfig, readConfigFile?: (path: string) => string): Architecture {
   if (typeof spec === 'string') {
     for (const family of Object.values(FAMILIES)) {
       const row = family.variants[spec];
@@ -62,7 +61,11 @@ export function resolveArchitecture(spec: string | ArchitectureConfig): Architec
         return { name: spec, family, args, ignoredArgs: ignored };
       }
     }
-    if (spec.endsWith('.json')) return fromConfig(readConfig(spec), spec);
+    if (spec.endsWith('.json')) {
+      if (!readConfigFile)
+        throw new FlattenError('config', `${spec}: config files are read from disk only in Node; pass the {family, args} object instead`);
+      return fromConfig(parseConfig(readConfigFile(spec), spec), spec);
+    }
     const close = registeredNames().filter((n) => n.includes(spec) || spec.includes(n.replace('flatten_', '')));
     throw new FlattenError(
       'config',
@@ -72,13 +75,7 @@ export function resolveArchitecture(spec: string | ArchitectureConfig): Architec
   return fromConfig(spec, '<config>');
 }
 
-function readConfig(path: string): ArchitectureConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new FlattenError('config', `${path}: cannot read the architecture file`);
-  }
+function parseConfig(text: string, path: string): ArchitectureConfig {
   try {
     return JSON.parse(text) as ArchitectureConfig;
   } catch {

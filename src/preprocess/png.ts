@@ -100,7 +100,11 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   const interlace = bytes[28];
   const channels = CHANNELS[colorType];
   if (!channels) bad(`unknown color type ${colorType}`);
-  if (![1, 2, 4, 8, 16].includes(depth) || ((colorType === 2 || colorType === 4 || colorType === 6) && depth < 8) || (colorType === 3 && depth > 8)) {
+  if (
+    ![1, 2, 4, 8, 16].includes(depth) ||
+    ((colorType === 2 || colorType === 4 || colorType === 6) && depth < 8) ||
+    (colorType === 3 && depth > 8)
+  ) {
     bad(`invalid bit depth ${depth} for color type ${colorType}`);
   }
   if (bytes[26] !== 0 || bytes[27] !== 0 || interlace > 1) bad('unknown compression, filter or interlace method');
@@ -112,7 +116,7 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   let idatBytes = 0;
   let orientation = 1;
   let ended = false;
-  for (let p = 8; p + 12 <= bytes.length; ) {
+  for (let p = 8; p + 12 <= bytes.length;) {
     const len = dv.getUint32(p);
     const type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
     if (p + 12 + len > bytes.length) bad(`chunk ${type} runs past the end of the file (truncated?)`);
@@ -134,7 +138,8 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   const passes = interlace ? ADAM7 : [[0, 0, 1, 1]];
   const sizes = passes.map(([x0, y0, dx, dy]) => [Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)]);
   const raw = sizes.reduce((n, [w, h]) => n + (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bits) / 8)) : 0), 0);
-  if (idatBytes * MAX_DEFLATE_RATIO < raw) bad(`declares ${width}x${height} pixels but its image data is too small to hold them (truncated?)`);
+  if (idatBytes * MAX_DEFLATE_RATIO < raw)
+    bad(`declares ${width}x${height} pixels but its image data is too small to hold them (truncated?)`);
   const joined = new Uint8Array(idatBytes);
   let at = 0;
   for (const c of idat) {

@@ -1,21 +1,12 @@
 /**
- * The runtime: onnxruntime-node sessions. This is the only module that imports onnxruntime, so the
- * rest of the library stays runtime-agnostic (the browser build swaps in onnxruntime-web).
+ * The Node runtime: onnxruntime-node sessions. Only the runtime folder imports onnxruntime; the
+ * browser runtime (`web.ts`) implements the same `RuntimeSession` with onnxruntime-web.
  */
 import * as ort from 'onnxruntime-node';
 import type { Tensor, Tensor64 } from '../tensor.js';
+import type { RuntimeOptions, RuntimeSession } from './types.js';
 
-/** Session options flatten-vit exposes. */
-export interface RuntimeOptions {
-  /** Intra-op threads; onnxruntime's default (all cores) when absent. */
-  threads?: number;
-  /** Execution providers in order of preference, e.g. `['cuda', 'cpu']`. Default `['cpu']`. */
-  executionProviders?: string[];
-  /** Graph optimization level. Default `all`. */
-  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Write the optimized model here (onnxruntime's `optimizedModelFilePath`). */
-  optimizedModelPath?: string;
-}
+export type { RuntimeOptions, RuntimeSession } from './types.js';
 
 /** The onnxruntime version, for cache keys. */
 export const RUNTIME_VERSION = `onnxruntime-node ${ort.env.versions.node}`;
@@ -40,14 +31,6 @@ export async function runFloat64(model: Uint8Array, inputs: Record<string, Tenso
   } finally {
     await session.release();
   }
-}
-
-/** A loaded model ready to run. */
-export interface RuntimeSession {
-  /** Runs the model on float32 inputs; returns the requested outputs (all when `outputs` is absent). */
-  run(inputs: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
-  readonly outputNames: readonly string[];
-  release(): Promise<void>;
 }
 
 /**

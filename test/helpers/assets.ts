@@ -2,7 +2,7 @@
  * Test helper: the decoder test images under test/assets and their Pillow reference arrays.
  */
 import { join } from 'node:path';
-import { FileSource } from '../../src/checkpoint/source.js';
+import { FileSource } from '../../src/checkpoint/file_source.js';
 import { ZipArchive } from '../../src/checkpoint/zip.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { REPO } from './fixtures.js';

@@ -5,7 +5,7 @@ import { openCheckpoint } from '../../checkpoint/open.js';
 import { serializeModel } from '../../graph/onnx.js';
 import { checkFit, weightLookup } from '../../model.js';
 import { defineModel } from '../../models/define.js';
-import { resolveArchitecture } from '../../models/registry.js';
+import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
 import { resolveModelArgs, modelOptions, MODEL_USAGE } from '../model_args.js';
 import { checkOutputPath, OutputSet } from '../output.js';
@@ -31,7 +31,7 @@ Example:
     if (!out.endsWith('.onnx')) throw new UsageError(`export: --out must name a .onnx file, found '${out}'`);
     const { arch, checkpoint } = await resolveModelArgs(v, 'export');
     checkOutputPath(out, [arch, checkpoint], '--out');
-    const def = defineModel(resolveArchitecture(arch));
+    const def = defineModel(resolveArchitectureSpec(arch));
     const sd = openCheckpoint(checkpoint, { ema: v.ema === true });
     try {
       const mapping = checkFit(def, sd);

@@ -5,7 +5,7 @@
 import { countMacs } from '../../graph/macs.js';
 import { countParams, defineModel } from '../../models/define.js';
 import { PAPER } from '../../models/paper.js';
-import { resolveArchitecture } from '../../models/registry.js';
+import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { type Command, required } from '../command.js';
 
 export const infoCommand: Command = {
@@ -20,7 +20,7 @@ Example:
   npx flatten-vit info --arch flatten_swin_t`,
   options: { arch: { type: 'string' }, json: { type: 'boolean' } },
   async run(v) {
-    const def = defineModel(resolveArchitecture(required(v, 'arch', 'info')), { stages: true });
+    const def = defineModel(resolveArchitectureSpec(required(v, 'arch', 'info')), { stages: true });
     const params = countParams(def.params);
     const macs = countMacs(def.graph);
     const paper = PAPER[def.arch.name] ?? null;
