@@ -1,6 +1,6 @@
 /**
  * Pictures for the analyses: an RGB canvas with the few primitives the figures need, matplotlib's
- * `Blues` colour map, and PNG output through pngjs.
+ * `Blues` colour map, and PNG output (zlib through fflate).
  */
 import { zlibSync } from 'fflate';
 import type { RgbImage } from '../preprocess/image.js';

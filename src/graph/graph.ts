@@ -89,6 +89,11 @@ export interface AttentionProbe {
   readonly scale?: string;
   readonly positionalEncoding?: string;
   readonly dwcWeight?: string | null;
+  /**
+   * Where the attention's tokens sit in the stage (Swin windows): the stage grid, and for each window
+   * token in window-major order the stage token it comes from. Absent when the attention is global.
+   */
+  readonly layout?: { readonly stageGrid: readonly [number, number]; readonly order: readonly number[] };
 }
 
 /** A graph input or output. `-1` marks the dynamic batch dimension. */

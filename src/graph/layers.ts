@@ -6,7 +6,7 @@
  *
  * Dimension legend: B batch, N tokens, C channels, H×W spatial grid.
  */
-import type { Graph, ParamSpec, Value, WeightLookup } from './graph.js';
+import type { AttentionProbe, Graph, ParamSpec, Value, WeightLookup } from './graph.js';
 import * as op from './ops.js';
 
 /** Transposes a row-major (rows, cols) matrix. */
@@ -164,7 +164,15 @@ export function probeSoftmax(
   kvInput: Value,
   q: { linear: LinearParams; from: number },
   k: { linear: LinearParams; from: number },
-  shape: { heads: number; dim: number; grid: readonly [number, number]; prefix?: number; keyTokens: number; qkScale: number },
+  shape: {
+    heads: number;
+    dim: number;
+    grid: readonly [number, number];
+    prefix?: number;
+    keyTokens: number;
+    qkScale: number;
+    layout?: AttentionProbe['layout'];
+  },
 ): void {
   const proj = (p: { linear: LinearParams; from: number }) => ({
     weight: p.linear.weight.name,

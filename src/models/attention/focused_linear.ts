@@ -15,7 +15,7 @@
  * Dimension legend: B' batch × windows, N query tokens on an H×W grid, n key/value tokens
  * (n = N unless the keys are spatially reduced), C channels, h heads, d = C/h head dim.
  */
-import type { Graph, Value, WeightLookup } from '../../graph/graph.js';
+import type { AttentionProbe, Graph, Value, WeightLookup } from '../../graph/graph.js';
 import { type LinearParams, projectChannels } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 
@@ -41,6 +41,8 @@ export interface FocusedLinearShape {
   kernelFunction?: KernelFunction;
   /** The rank-restoring DWC; default true. */
   dwc?: boolean;
+  /** Where the tokens sit in the stage, for the analyses (see `AttentionProbe.layout`). */
+  layout?: AttentionProbe['layout'];
 }
 
 /** The kernel function φ of linear attention: ReLU alone, or ReLU then f_p. */
@@ -182,6 +184,7 @@ export function focusedLinearAttention(
     scale: scaleSpec.name,
     positionalEncoding: peSpec.name,
     dwcWeight: s.dwc === false ? null : `${g.name('dwc')}.weight`,
+    ...(s.layout ? { layout: s.layout } : {}),
   });
   let sum = s.dwc === false ? out : op.add(g, out, depthwiseOnValues(g, vT, s, n, H * W, d, prefix)); // (B', C, N)
   if (extras.onValues) sum = op.add(g, sum, op.reshape(g, extras.onValues(op.reshape(g, vT, [-1, C, H, W])), [-1, C, N])); // (B', C, N)

@@ -7,7 +7,7 @@
  * Dimension legend: B batch, L = H·W tokens of a stage, C channels, w window side, N = w² tokens of a
  * window, nW windows per image, B' = B·nW, h heads, d = C/h.
  */
-import type { Graph, Value } from '../../graph/graph.js';
+import type { AttentionProbe, Graph, Value } from '../../graph/graph.js';
 import {
   conv2d,
   declareLinear,
@@ -143,12 +143,21 @@ function shiftMask(H: number, W: number, w: number, shift: number): Float32Array
 }
 
 /** Swin's window softmax attention with relative position bias (and the mask when shifted). */
-function windowAttention(g: Graph, x: Value, C: number, heads: number, w: number, masked: Float32Array | null, a: SwinArgs): Value {
+function windowAttention(
+  g: Graph,
+  x: Value,
+  C: number,
+  heads: number,
+  w: number,
+  masked: Float32Array | null,
+  a: SwinArgs,
+  layout: AttentionProbe['layout'],
+): Value {
   const N = w * w;
   const d = C / heads;
   const lin = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
   const qkScale = a.qk_scale ?? d ** -0.5;
-  probeSoftmax(g, x, x, { linear: lin, from: 0 }, { linear: lin, from: C }, { heads, dim: C, grid: [w, w], keyTokens: N, qkScale });
+  probeSoftmax(g, x, x, { linear: lin, from: 0 }, { linear: lin, from: C }, { heads, dim: C, grid: [w, w], keyTokens: N, qkScale, layout });
   const qkv = project(g, x, lin, 0, 3 * C, scaledQuery(C, 3 * C, qkScale)); // (B', N, 3C)
   const [q, k, v] = op.split(g, qkv, 2, [C, C, C]).map(
     (t) => op.transpose(g, op.reshape(g, t, [-1, N, heads, d]), [0, 2, 1, 3]), // (B', h, N, d)
@@ -186,7 +195,8 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
   if (!isIdentityPermutation(order)) y = op.gather(g, y, order, 1); // (B, L, C) in shifted window order
   y = op.reshape(g, y, [-1, N, C]); // (B', N, C)
   y = g.within('attn', 'attn', () => {
-    if (p.type === 'S') return windowAttention(g, y, C, heads, w, shift > 0 ? shiftMask(H, W, w, shift) : null, a);
+    const layout = { stageGrid: [H, W] as const, order };
+    if (p.type === 'S') return windowAttention(g, y, C, heads, w, shift > 0 ? shiftMask(H, W, w, shift) : null, a, layout);
     const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
     const o = focusedLinearAttention(
       g,
@@ -200,6 +210,7 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
         kernelSize: a.kernel_size,
         grid: [w, w],
         keyTokens: N,
+        layout,
         ...ablation(a as unknown as Record<string, unknown>, 'swin'),
       },
     );

@@ -19,7 +19,7 @@ function reference(
   x: Float64Array,
   xkv: Float64Array,
   w: Record<string, Float64Array>,
-  s: Required<Omit<FocusedLinearShape, 'positionRows'>>,
+  s: Required<Omit<FocusedLinearShape, 'positionRows' | 'layout'>>,
   C: number,
 ): Float64Array {
   const { heads: h, grid, keyTokens: n, prefixTokens: prefix } = s;
