@@ -11,7 +11,7 @@ import { serializeModel } from './graph/onnx.js';
 import { defineModel } from './models/define.js';
 import { checkFit, ModelBase, weightLookup } from './model_base.js';
 import { randomWeights } from './models/init.js';
-import type { ArchitectureConfig } from './models/registry.js';
+import type { ArchitectureSpec } from './models/registry.js';
 import { resolveArchitectureSpec } from './models/config_file.js';
 import { commit, optimizedModelPath, temporaryPath, touch } from './runtime/cache.js';
 import { createSession, type RuntimeOptions } from './runtime/session.js';
@@ -35,8 +35,7 @@ export interface LoadOptions extends RuntimeOptions {
   cacheDir?: string;
 }
 
-/** An architecture given by registered name, by `{family, args}`, or by a path to a config.json. */
-export type ArchitectureSpec = string | ArchitectureConfig;
+export type { ArchitectureSpec } from './models/registry.js';
 
 export { ModelBase } from './model_base.js';
 

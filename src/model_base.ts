@@ -116,13 +116,13 @@ export class ModelBase {
 }
 
 /** Maps the checkpoint onto the definition, failing with one line if it does not fit. */
-export function checkFit(def: ModelDefinition, sd: StateDict): MappingReport {
+export function checkFit(def: ModelDefinition, sd: StateDict, hint = 'check --arch (or the config) against the checkpoint'): MappingReport {
   const shapes = new Map([...sd.tensors].map(([k, t]) => [k, t.shape] as const));
   const mapping = mapStateDict(def.params, shapes);
   if (!isExactFit(mapping)) {
     throw new FlattenError(
       'checkpoint',
-      `${sd.source} does not fit ${def.arch.name === 'custom' ? `this ${def.arch.family.name} configuration` : def.arch.name}: ${describeMismatch(mapping)}; check --arch (or the config) against the checkpoint`,
+      `${sd.source} does not fit ${def.arch.name === 'custom' ? `this ${def.arch.family.name} configuration` : def.arch.name}: ${describeMismatch(mapping)}; ${hint}`,
     );
   }
   return mapping;

@@ -13,7 +13,7 @@
  * are kept. `linear` and `focused` are kept as their N×d factors too, for exact low-rank analysis.
  */
 import type { AttentionProbe } from '../graph/graph.js';
-import type { ArchitectureSpec } from '../model.js';
+import type { ArchitectureSpec } from '../models/registry.js';
 import type { ModelBase } from '../model_base.js';
 import { softplus } from '../models/attention/focused_linear.js';
 import type { Tensor } from '../tensor.js';

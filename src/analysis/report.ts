@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { officialCrop } from '../classify/classify.js';
+import { officialCrop } from '../classify/crop.js';
 import { FlattenModel } from '../model.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { loadImage } from '../preprocess/input.js';

@@ -7,6 +7,7 @@ import { inputName, type ImageInput, loadImage } from '../preprocess/input.js';
 import { evalTransform } from '../preprocess/transform.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
+import { officialCrop } from './crop.js';
 import { type LabelScore, topK } from './topk.js';
 
 /** Options of {@link classifyImages}. */
@@ -25,14 +26,6 @@ export interface ClassifyOptions {
 
 /** The result for one image: its top classes, or why it could not be classified. */
 export type Classification = { file: string; top: LabelScore[] } | { file: string; error: string };
-
-/** Registered 384 models whose official config sets `TEST.CROP: False` (resize to 384 without crop). */
-const NO_CROP = new Set(['flatten_swin_b_384']);
-
-/** Whether the official evaluation crops for this model. */
-export function officialCrop(model: FlattenModel): boolean {
-  return !NO_CROP.has(model.name);
-}
 
 /** Stacks (1, 3, H, W) tensors into one batch. */
 export function stack(items: Tensor[]): Tensor {

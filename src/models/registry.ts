@@ -37,6 +37,9 @@ export interface ArchitectureConfig {
   args?: Record<string, unknown>;
 }
 
+/** An architecture given by registered name, by `{family, args}`, or (in Node) by a path to a config.json. */
+export type ArchitectureSpec = string | ArchitectureConfig;
+
 /** Names of all registered variants. */
 export function registeredNames(): string[] {
   return Object.values(FAMILIES).flatMap((f) => Object.keys(f.variants));

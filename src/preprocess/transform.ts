@@ -64,8 +64,20 @@ export function toNormalizedTensor(img: RgbImage): Tensor {
  * ```
  */
 export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
-  const crop = opts.crop ?? true;
-  if (!crop) return toNormalizedTensor(resizeBicubic(img, opts.size, opts.size));
+  return toNormalizedTensor(evalImage(img, opts));
+}
+
+/**
+ * The resize and crop of the evaluation transform, before `ToTensor`: the picture the model sees (the
+ * demo draws attention over it).
+ *
+ * @example
+ * ```ts
+ * const seen = evalImage(decodeImage(bytes), { size: 224 }); // 224×224 RGB
+ * ```
+ */
+export function evalImage(img: RgbImage, opts: TransformOptions): RgbImage {
+  if (opts.crop === false) return resizeBicubic(img, opts.size, opts.size);
   const resized = Math.trunc((256 / 224) * opts.size);
-  return toNormalizedTensor(centerCrop(resizeBicubic(img, resized, resized), opts.size));
+  return centerCrop(resizeBicubic(img, resized, resized), opts.size);
 }
