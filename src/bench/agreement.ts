@@ -22,9 +22,10 @@ export interface Agreement {
 
 const PHOTOS = ['chelsea.png', 'rocket.jpg'];
 
-function photos(size: number): { x: Tensor; source: Agreement['source'] } {
+function photos(size: number, imagesDir?: string): { x: Tensor; source: Agreement['source'] } {
   const dirs = [process.env.FLATTEN_FIXTURES, join('..', 'shared', 'fixtures'), join('shared', 'fixtures')].filter(Boolean) as string[];
-  const dir = dirs.map((d) => join(d, 'images')).find((d) => PHOTOS.every((p) => existsSync(join(d, p))));
+  const candidates = imagesDir ? [imagesDir] : dirs.map((d) => join(d, 'images'));
+  const dir = candidates.find((d) => PHOTOS.every((p) => existsSync(join(d, p))));
   if (!dir) return { x: benchInput(4, [3, size, size]), source: 'random inputs' };
   return {
     x: stack(PHOTOS.map((p) => evalTransform(decodeImage(readFileSync(join(dir, p)), p), { size }))),
@@ -32,15 +33,23 @@ function photos(size: number): { x: Tensor; source: Agreement['source'] } {
   };
 }
 
-/** Compares int8 and fp32 logits of the same weights. */
-export async function agreement(arch: ArchitectureSpec, checkpoint: CheckpointInput | undefined, threads?: number): Promise<Agreement> {
+/**
+ * Compares int8 and fp32 logits of the same weights, on the fixture photographs found in `imagesDir`
+ * (default: the fixtures' `images` folder, from FLATTEN_FIXTURES or `../shared/fixtures`).
+ */
+export async function agreement(
+  arch: ArchitectureSpec,
+  checkpoint: CheckpointInput | undefined,
+  threads?: number,
+  imagesDir?: string,
+): Promise<Agreement> {
   const load = (precision: 'fp32' | 'int8') =>
     checkpoint !== undefined
       ? FlattenModel.load(arch, checkpoint, { threads, precision })
       : FlattenModel.random(arch, { threads, precision });
   const fp = await load('fp32');
   const q = await load('int8');
-  const { x, source } = photos(fp.inputShape[1]);
+  const { x, source } = photos(fp.inputShape[1], imagesDir);
   const a = (await fp.predict(x)).logits;
   const b = (await q.predict(x)).logits;
   await fp.dispose();

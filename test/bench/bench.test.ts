@@ -3,7 +3,8 @@ import { agreement } from '../../src/bench/agreement.js';
 import { attentionScaling } from '../../src/bench/attention.js';
 import { benchModel } from '../../src/bench/throughput.js';
 import { cli } from '../helpers/cli.js';
-import { fixture } from '../helpers/fixtures.js';
+import { join } from 'node:path';
+import { fixture, fixturesDir } from '../helpers/fixtures.js';
 
 describe('bench', () => {
   it('reports throughput per batch, GEMM rate, MACs, load time and memory', async () => {
@@ -40,7 +41,12 @@ describe('bench', () => {
   });
 
   it('int8 agrees with float32 on the fixture photographs', async () => {
-    const a = await agreement(fixture('swin_mini', 'config.json'), fixture('swin_mini', 'checkpoint.pth'), 1);
+    const a = await agreement(
+      fixture('swin_mini', 'config.json'),
+      fixture('swin_mini', 'checkpoint.pth'),
+      1,
+      join(fixturesDir(), 'images'),
+    );
     console.log(
       `[bench] swin_mini int8 vs fp32 on ${a.source}: top-1 agreement ${a.top1_agreement}, min cosine ${a.min_cosine.toFixed(6)}`,
     );
