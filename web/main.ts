@@ -18,6 +18,8 @@ const CAPTIONS: Record<DemoKind, string> = {
   softmax: 'softmax',
 };
 const CUSTOM = 'custom: a config.json…';
+/** `?threads=N` sets the WASM thread count (default: up to 4 when the page is cross-origin isolated). */
+const THREADS = Number(new URLSearchParams(location.search).get('threads')) || undefined;
 
 /** What the page knows; exposed as `window.flattenDemo` for the end-to-end test. */
 const state = {
@@ -102,7 +104,10 @@ async function loadModel(): Promise<void> {
   $('maps').replaceChildren();
   const backend = $<HTMLSelectElement>('backend-select').value as WebBackend | 'auto';
   const result = await task(() =>
-    worker.request<LoadResult>({ type: 'load', arch, checkpoint: checkpoint!.source, name: checkpoint!.name, backend }, progress),
+    worker.request<LoadResult>(
+      { type: 'load', arch, checkpoint: checkpoint!.source, name: checkpoint!.name, backend, threads: THREADS },
+      progress,
+    ),
   );
   $('progress-row').hidden = true;
   if (!result) {

@@ -17,6 +17,8 @@ export type Request =
       checkpoint: Blob | string;
       name: string;
       backend: WebBackend | 'auto';
+      /** WASM threads; default min(cores, 4) when the page is cross-origin isolated. */
+      threads?: number;
     }
   | { type: 'classify'; image: Blob; name: string }
   /** `x`, `y` in [0, 1) of the model's input picture. */

@@ -70,7 +70,7 @@ async function release(): Promise<void> {
 async function load(r: Extract<Request, { type: 'load' }>, progress: (p: LoadProgress) => void): Promise<LoadResult> {
   await release();
   const bytes = await readCheckpointBytes(r.checkpoint, progress, r.name);
-  const model = await WebModel.load(r.arch, bytes, { backend: r.backend, name: r.name, onProgress: progress });
+  const model = await WebModel.load(r.arch, bytes, { backend: r.backend, threads: r.threads, name: r.name, onProgress: progress });
   loaded = { arch: r.arch, bytes, name: r.name, backend: model.runtime.backend, model, probe: null };
   return {
     name: model.name === 'custom' ? `custom ${model.definition.arch.family.name}` : model.name,

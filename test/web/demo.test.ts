@@ -212,6 +212,48 @@ describe.sequential('browser demo (headless Chromium)', () => {
     console.log(`[web] screenshot: ${shot}`);
   });
 
+  it('answers quick clicks in order, ending with the last point clicked', async () => {
+    await loadCase('swin_mini');
+    await pick('#image-file', fixture('images', 'chelsea.png'));
+    const points = [10, 50, 90, 130, 170, 210].map((v) => ({ x: v, y: 224 - v }));
+    const s = await act(async () => {
+      for (const position of points) await page.click('#image-canvas', { position, delay: 0 });
+    });
+    expect(s.error).toBeNull();
+    const last = points[points.length - 1];
+    expect(await page.textContent('#attention-info')).toMatch(
+      new RegExp(`^token \\(${Math.floor((last.y / 224) * 56)}, ${Math.floor((last.x / 224) * 56)}\\) of the 56×56 grid`),
+    );
+  });
+
+  it('releases the old model when another is loaded', async () => {
+    // A page of its own on one WASM thread: onnxruntime's waiting thread workers would hold the
+    // measurement back a minute.
+    const main = page;
+    page = await browser.newPage();
+    await page.goto(`${server.url}?threads=1`);
+    const measure = () =>
+      page.evaluate(async () => {
+        const p = performance as unknown as { measureUserAgentSpecificMemory(): Promise<{ bytes: number }> };
+        return (await p.measureUserAgentSpecificMemory()).bytes;
+      });
+    await loadCase('cswin_mini');
+    const first = await measure();
+    for (let i = 0; i < 3; i++) {
+      await loadCase('swin_mini');
+      await loadCase('cswin_mini');
+    }
+    const after = await measure();
+    const checkpoint = readFileSync(fixture('cswin_mini', 'checkpoint.pth')).length;
+    console.log(
+      `[web] page memory after 1 load ${(first / 2 ** 20).toFixed(1)} MiB, after 7 more ${(after / 2 ** 20).toFixed(1)} MiB (checkpoint ${(checkpoint / 2 ** 20).toFixed(1)} MiB)`,
+    );
+    // Each load holds the checkpoint's bytes and the session's weights: kept, they would add ≥ 6 × 2 × 8 MiB.
+    expect(after - first).toBeLessThan(checkpoint);
+    await page.close();
+    page = main;
+  });
+
   it('shows one-line messages for bad files and stays usable', async () => {
     const text = join(scratch, 'notes.txt');
     writeFileSync(text, 'just some notes, not a checkpoint\n');
