@@ -37,7 +37,8 @@ const ratios: number[] = [];
 for (const arch of archs) {
   const ours = await FlattenModel.load(arch, `${dir}/${arch}.pth`, { threads });
   const x2 = benchInput(2, [3, 224, 224]);
-  const ref = new Float32Array(readFileSync(`${dir}/${arch}.logits.bin`).buffer.slice(0));
+  const raw = readFileSync(`${dir}/${arch}.logits.bin`);
+  const ref = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   const got = (await ours.predict(x2)).logits.data;
   let diff = 0;
   let scale = 0;
