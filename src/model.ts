@@ -2,14 +2,13 @@
  * The library's main entry: a FLatten model with its weights, ready to run.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import type { StateDict } from './checkpoint/lazy.js';
 import { type CheckpointInput, openCheckpoint } from './checkpoint/open.js';
 import type { Precision } from './graph/graph.js';
 
 export type { Precision } from './graph/graph.js';
 import { serializeModel } from './graph/onnx.js';
 import { defineModel } from './models/define.js';
-import { checkFit, ModelBase, weightLookup } from './model_base.js';
+import { checkFit, memoryStateDict, ModelBase, weightLookup } from './model_base.js';
 import { randomWeights } from './models/init.js';
 import type { ArchitectureSpec } from './models/registry.js';
 import { resolveArchitectureSpec } from './models/config_file.js';
@@ -115,10 +114,7 @@ export class FlattenModel extends ModelBase {
     opts: LoadOptions = {},
   ): Promise<FlattenModel> {
     const def = defineModel(resolveArchitectureSpec(arch), { stages: opts.stages, precision: opts.precision, probe: opts.probe });
-    const tensors = new Map(
-      [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)?.shape ?? [v.length], read: () => v }]),
-    );
-    const sd: StateDict = { source: '<weights>', format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
+    const sd = memoryStateDict(def, weights, '<weights>');
     const mapping = checkFit(def, sd);
     const session = await createSession(
       serializeModel(def.graph, (name) => weights.get(name)!),

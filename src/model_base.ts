@@ -115,6 +115,14 @@ export class ModelBase {
   }
 }
 
+/** A state dict over weights already in memory, by flatten-vit's parameter names. */
+export function memoryStateDict(def: ModelDefinition, weights: ReadonlyMap<string, Float32Array>, source: string): StateDict {
+  const tensors = new Map(
+    [...weights].map(([k, v]) => [k, { dtype: 'float32' as const, shape: def.graph.params.get(k)?.shape ?? [v.length], read: () => v }]),
+  );
+  return { source, format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
+}
+
 /** Maps the checkpoint onto the definition, failing with one line if it does not fit. */
 export function checkFit(def: ModelDefinition, sd: StateDict, hint = 'check --arch (or the config) against the checkpoint'): MappingReport {
   const shapes = new Map([...sd.tensors].map(([k, t]) => [k, t.shape] as const));

@@ -3,8 +3,9 @@
  * browser runtime (`web.ts`) implements the same `RuntimeSession` with onnxruntime-web.
  */
 import * as ort from 'onnxruntime-node';
-import type { Tensor, Tensor64 } from '../tensor.js';
+import type { Tensor64 } from '../tensor.js';
 import type { RuntimeOptions, RuntimeSession } from './types.js';
+import { wrapSession } from './wrap.js';
 
 export type { RuntimeOptions, RuntimeSession } from './types.js';
 
@@ -54,18 +55,5 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
   }
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
   const session = await ort.InferenceSession.create(model, options);
-  return {
-    outputNames: session.outputNames,
-    async run(inputs, outputs) {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', t.data, [...t.shape]);
-      const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
-      const out: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(result)) {
-        out[name] = { shape: t.dims.map(Number), data: t.data as Float32Array };
-      }
-      return out;
-    },
-    release: () => session.release(),
-  };
+  return wrapSession(session, (data, dims) => new ort.Tensor('float32', data, dims));
 }

@@ -5,9 +5,9 @@
  * never fetched from a CDN.
  */
 import * as ort from 'onnxruntime-web';
-import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
 import type { RuntimeSession } from './types.js';
+import { wrapSession } from './wrap.js';
 
 /** Where a model runs in the browser. */
 export type WebBackend = 'webgpu' | 'wasm';
@@ -90,18 +90,5 @@ export async function createWebSession(model: Uint8Array, backend: WebBackend): 
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
   });
-  return {
-    outputNames: session.outputNames,
-    async run(inputs, outputs) {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', t.data, [...t.shape]);
-      const result = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
-      const out: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(result)) {
-        out[name] = { shape: t.dims.map(Number), data: t.data as Float32Array };
-      }
-      return out;
-    },
-    release: () => session.release(),
-  };
+  return wrapSession(session, (data, dims) => new ort.Tensor('float32', data, dims));
 }

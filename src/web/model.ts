@@ -7,7 +7,7 @@ import { readCheckpoint } from '../checkpoint/read.js';
 import { MemorySource } from '../checkpoint/source.js';
 import type { Precision } from '../graph/graph.js';
 import { serializeModel } from '../graph/onnx.js';
-import { checkFit, ModelBase, weightLookup } from '../model_base.js';
+import { checkFit, memoryStateDict, ModelBase, weightLookup } from '../model_base.js';
 import { defineModel } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
 import { type ArchitectureConfig, resolveArchitecture } from '../models/registry.js';
@@ -154,11 +154,7 @@ export class WebModel extends ModelBase {
   static async random(arch: string | ArchitectureConfig, opts: WebLoadOptions & { seed?: number } = {}): Promise<WebModel> {
     const runtime = await configureWebRuntime({ backend: opts.backend, threads: opts.threads });
     const def = defineModel(resolveArchitecture(arch), { precision: opts.precision, probe: opts.probe });
-    const weights = randomWeights(def.params, opts.seed ?? 0);
-    const tensors = new Map(
-      def.params.map((p) => [p.name, { dtype: 'float32' as const, shape: p.shape, read: () => weights.get(p.name)! }]),
-    );
-    const sd: StateDict = { source: '<random>', format: 'safetensors', entry: '(root)', tensors, otherEntries: [], close: () => {} };
+    const sd = memoryStateDict(def, randomWeights(def.params, opts.seed ?? 0), '<random>');
     return WebModel.start(def, sd, runtime, opts);
   }
 
