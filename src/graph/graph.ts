@@ -96,6 +96,16 @@ export interface AttentionProbe {
   readonly layout?: { readonly stageGrid: readonly [number, number]; readonly order: readonly number[] };
 }
 
+/**
+ * How a training graph differs from an inference one: the batch is fixed (so every traced shape is
+ * the real one and broadcasts over the batch can be summed in the backward pass), parameters are graph
+ * inputs rather than constants (one graph serves every step), and nothing is folded into them.
+ */
+export interface TrainingTrace {
+  /** The fixed batch size. */
+  readonly batch: number;
+}
+
 /** A graph input or output. `-1` marks the dynamic batch dimension. */
 export interface GraphIO {
   readonly name: Value;
@@ -129,7 +139,11 @@ export class Graph {
   constructor(
     /** How linear layers are computed (see `project` in layers.ts). */
     readonly precision: Precision = 'fp32',
-  ) {}
+    /** Set for a training graph: parameters become inputs and the batch is fixed. */
+    readonly training: TrainingTrace | null = null,
+  ) {
+    if (training && precision !== 'fp32') throw new Error('internal: training graphs are float32');
+  }
 
   private get scope(): Scope {
     return this.scopes[this.scopes.length - 1];
@@ -166,17 +180,31 @@ export class Graph {
     return s;
   }
 
-  /** Declares a model input; `shape[0]` is the dynamic batch and is traced as 1. */
+  /**
+   * Declares a model input; `shape[0]` is the batch: dynamic and traced as 1, or the training
+   * graph's fixed batch.
+   */
   input(name: string, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32'): Value {
-    this.inputs.push({ name, shape: [-1, ...shape.slice(1)], dtype });
-    this.shapes.set(name, [1, ...shape.slice(1)]);
+    const batch = this.training?.batch ?? 1;
+    this.inputs.push({ name, shape: [this.training ? batch : -1, ...shape.slice(1)], dtype });
+    this.shapes.set(name, [batch, ...shape.slice(1)]);
+    this.usedNames.add(name);
+    return name;
+  }
+
+  /** Declares an input whose every dimension is fixed (a parameter, a target). */
+  fixedInput(name: string, shape: readonly number[]): Value {
+    if (this.usedNames.has(name)) throw new Error(`internal: input ${name} clashes with a value`);
+    this.usedNames.add(name);
+    this.inputs.push({ name, shape: [...shape] });
+    this.shapes.set(name, [...shape]);
     return name;
   }
 
   /** Declares `v` as a model output called `name`. */
   output(v: Value, name: string, dtype: 'float32' | 'float64' = 'float32'): void {
     const out = this.node('Identity', [v], {}, [this.shape(v)], name)[0];
-    this.outputs.push({ name: out, shape: [-1, ...this.shape(v).slice(1)], dtype });
+    this.outputs.push({ name: out, shape: this.training ? this.shape(v) : [-1, ...this.shape(v).slice(1)], dtype });
   }
 
   /** Adds a node; `shapes` are its outputs' shapes. Returns the output values. */
@@ -194,8 +222,21 @@ export class Graph {
 
   /** Registers a learnable parameter and returns it as an initializer value with the same name. */
   param(local: string, shape: readonly number[], officialLocal = local): Value {
-    const spec = this.declareParam(local, shape, officialLocal);
-    return this.initializer(spec.name, 'float32', shape, (w) => w(spec.name));
+    return this.paramValue(this.declareParam(local, shape, officialLocal));
+  }
+
+  /**
+   * A declared parameter as a graph value: a constant holding its weights for inference, a graph
+   * input of the same name for training.
+   */
+  paramValue(spec: ParamSpec): Value {
+    if (this.training) return this.usedNames.has(spec.name) ? spec.name : this.fixedInput(spec.name, spec.shape);
+    return this.initializer(spec.name, 'float32', spec.shape, (w) => w(spec.name));
+  }
+
+  /** Parameters used by the graph (in a training graph, those fed as inputs), in declaration order. */
+  usedParams(): ParamSpec[] {
+    return [...this.params.values()].filter((p) => this.usedNames.has(p.name));
   }
 
   /** Registers a parameter without using it in the graph (e.g. PVT's unused final norm). */

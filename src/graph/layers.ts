@@ -42,6 +42,22 @@ export interface ProjectionTransform {
   readonly scale?: (get: WeightLookup) => Float32Array;
   /** The bias to add instead of the layer's own: `dims` and its values from the slice's bias (zeros if none). */
   readonly bias?: { dims: readonly number[]; values: (get: WeightLookup, bias: Float32Array) => Float32Array };
+  /** The same transform in a training graph, where nothing is folded: applied to the plain output. */
+  readonly unfolded?: (g: Graph, y: Value) => Value;
+}
+
+/**
+ * Output features [from, to) of a linear layer with nothing folded (training graphs): the parameters
+ * are graph inputs, so the weight rows are sliced and transposed in the graph. x (..., inF) → (..., n).
+ */
+function projectUnfolded(g: Graph, x: Value, p: LinearParams, from: number, to: number): Value {
+  const whole = from === 0 && to === p.outF;
+  const w = g.paramValue(p.weight); // (outF, inF)
+  const rows = whole ? w : op.slice(g, w, 0, from, to); // (n, inF)
+  const y = op.matmul(g, x, op.transpose(g, rows, [1, 0])); // (..., n)
+  if (!p.bias) return y;
+  const b = g.paramValue(p.bias); // (outF)
+  return op.add(g, y, whole ? b : op.slice(g, b, 0, from, to));
 }
 
 /**
@@ -49,6 +65,11 @@ export interface ProjectionTransform {
  * is stored transposed, (inF, to − from); a transform can scale its columns and replace the bias.
  */
 export function project(g: Graph, x: Value, p: LinearParams, from = 0, to = p.outF, t?: ProjectionTransform): Value {
+  if (g.training) {
+    const y = projectUnfolded(g, x, p, from, to);
+    if (t && !t.unfolded) throw new Error(`internal: projection ${t.tag} has no training form`);
+    return t?.unfolded ? t.unfolded(g, y) : y;
+  }
   const n = to - from;
   const whole = from === 0 && to === p.outF && !t;
   const suffix = whole ? '' : `.${t?.tag ?? `cols${from}_${to}`}`;
@@ -121,6 +142,16 @@ export function projectChannels(
   bias: BiasRule | null = null,
 ): Value {
   const { linear: p, from } = src;
+  if (g.training) {
+    if (scale || bias) throw new Error(`internal: ${tag}: folded projections have no training form`);
+    const w = g.paramValue(p.weight); // (outF, inF)
+    const rows = from === 0 && C === p.outF ? w : op.slice(g, w, 0, from, from + C); // (C, inF)
+    const y = op.matmul(g, rows, xT()); // (B', C, T)
+    if (!p.bias) return y;
+    const b = g.paramValue(p.bias); // (outF)
+    const own = from === 0 && C === p.outF ? b : op.slice(g, b, 0, from, from + C); // (C)
+    return op.add(g, y, op.reshape(g, own, [C, 1])); // (B', C, T)
+  }
   const own = (get: WeightLookup) => (p.bias ? get(p.bias.name).slice(from, from + C) : new Float32Array(C));
   const T = bias?.tokens ?? 1;
   if (g.precision === 'int8') {
@@ -189,9 +220,11 @@ export function probeSoftmax(
  */
 export function scaledQuery(C: number, total: number, scale: number): ProjectionTransform {
   const sc = Math.fround(scale);
+  const columns = Float32Array.from({ length: total }, (_, j) => (j < C ? sc : 1));
   return {
+    unfolded: (g, y) => op.mul(g, y, g.constant('q_scale', [total], columns)),
     tag: 'scaled_q',
-    scale: () => Float32Array.from({ length: total }, (_, j) => (j < C ? sc : 1)),
+    scale: () => columns,
     bias: { dims: [total], values: (_, b) => b.map((x, j) => (j < C ? x * sc : x)) },
   };
 }

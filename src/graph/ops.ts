@@ -39,6 +39,11 @@ export const relu = unary('Relu');
 export const erf = unary('Erf');
 export const reciprocal = unary('Reciprocal');
 export const sqrt = unary('Sqrt');
+export const neg = unary('Neg');
+export const exp = unary('Exp');
+export const log = unary('Log');
+export const softplus = unary('Softplus');
+export const sigmoid = unary('Sigmoid');
 
 /** Numpy-style matrix product with batch broadcasting. */
 export function matmul(g: Graph, a: Value, b: Value): Value {
@@ -92,9 +97,19 @@ export function conv(g: Graph, x: Value, w: Value, b: Value | null, opts: { stri
   return g.node('Conv', b ? [x, w, b] : [x, w], attrs, [[n, o, oh, ow]])[0];
 }
 
-/** LayerNormalization over the last axis. */
+/**
+ * LayerNormalization over the last axis. A training graph also keeps its mean and 1/σ outputs, which
+ * the backward pass reads.
+ */
 export function layerNormalization(g: Graph, x: Value, scale: Value, bias: Value, eps: number): Value {
-  return g.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(eps) }, [g.shape(x)])[0];
+  const sx = g.shape(x);
+  const stats = g.training
+    ? [
+        [...sx.slice(0, -1), 1],
+        [...sx.slice(0, -1), 1],
+      ]
+    : [];
+  return g.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(eps) }, [sx, ...stats])[0];
 }
 
 function reduce(op: string) {

@@ -15,7 +15,7 @@
  * Dimension legend: B' batch × windows, N query tokens on an H×W grid, n key/value tokens
  * (n = N unless the keys are spatially reduced), C channels, h heads, d = C/h head dim.
  */
-import type { AttentionProbe, Graph, Value, WeightLookup } from '../../graph/graph.js';
+import type { AttentionProbe, Graph, ParamSpec, Value, WeightLookup } from '../../graph/graph.js';
 import { type LinearParams, projectChannels } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 
@@ -83,6 +83,61 @@ export function linearInterpolation(n: number, N: number): { i0: number[]; i1: n
   return { i0, i1, w0, w1 };
 }
 
+/** The parameters of the kernel function, and the rows of the positional encoding. */
+interface KernelParams {
+  pe: ParamSpec;
+  scale: ParamSpec;
+  rows: number;
+}
+
+/** q, k after the kernel function `(ReLU(·) + 1e-6) / softplus(scale)`, and v; all channel-major. */
+type KernelStep = (
+  g: Graph,
+  src: { q: ProjectionSource; k: ProjectionSource; v: ProjectionSource },
+  T: (x: Value) => () => Value,
+  C: number,
+  kp: KernelParams,
+) => { qz: Value; kz: Value; vT: Value };
+
+/**
+ * The kernel function folded into the projections (inference): `Max(W/s · x + (b [+ pe] + 1e-6)/s,
+ * 1e-6/s)`, exact because s > 0 commutes with ReLU.
+ */
+const kernelFolded: KernelStep = (g, { q, k, v }, T, C, { pe, scale, rows }) => {
+  const inv = (get: WeightLookup) => get(scale.name).map((x) => 1 / softplus(x));
+  const floor = g.initializer(`${scale.name}.eps`, 'float32', [C, 1], (get) => inv(get).map((r) => 1e-6 * r));
+  const qz = projectChannels(g, () => q.x, T(q.x), q, C, 'focused_q', inv, {
+    tokens: 1,
+    value: (get, b) => {
+      const r = inv(get);
+      return (c) => (b[c] + 1e-6) * r[c];
+    },
+  }); // (B', C, N)
+  const kz = projectChannels(g, () => k.x, T(k.x), k, C, 'focused_k', inv, {
+    tokens: rows,
+    value: (get, b) => {
+      const p = get(pe.name);
+      const r = inv(get);
+      return (c, t) => (b[c] + p[t * C + c] + 1e-6) * r[c];
+    },
+  }); // (B', C, n)
+  const vT = projectChannels(g, () => v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
+  const max = (z: Value) => g.node('Max', [z, floor], {}, [g.shape(z)])[0];
+  return { qz: max(qz), kz: max(kz), vT };
+};
+
+/** The kernel function step by step on the official parameters (training graphs), as SPEC.md §2. */
+const kernelUnfolded: KernelStep = (g, { q, k, v }, T, C, { pe, scale }) => {
+  const s = op.reshape(g, op.softplus(g, g.paramValue(scale)), [1, C, 1]); // (1, C, 1)
+  const eps = g.constant('eps', [], [1e-6]);
+  const phi = (z: Value) => op.div(g, op.add(g, op.relu(g, z), eps), s);
+  const qz = projectChannels(g, () => q.x, T(q.x), q, C, 'q'); // (B', C, N)
+  const kp = projectChannels(g, () => k.x, T(k.x), k, C, 'k'); // (B', C, n)
+  const kz = op.add(g, kp, op.transpose(g, g.paramValue(pe), [0, 2, 1])); // (B', C, n) + (1, C, rows)
+  const vT = projectChannels(g, () => v.x, T(v.x), v, C, 'v'); // (B', C, n)
+  return { qz: phi(qz), kz: phi(kz), vT };
+};
+
 /** f_p over the channel axis of (B', C, T): x^p · ‖x‖ / ‖x^p‖. */
 function focusChannels(g: Graph, x: Value, p: number): Value {
   if (p === 1) return x;
@@ -129,29 +184,12 @@ export function focusedLinearAttention(
     return transposed.get(x)!;
   };
 
-  // Kernel function folded into the projections: Max(W/s · x + (b [+ pe] + 1e-6)/s, 1e-6/s).
   const peSpec = g.declareParam('positional_encoding', [1, rows, C]);
   const scaleSpec = g.declareParam('scale', [1, 1, C]);
-  const inv = (get: WeightLookup) => get(scaleSpec.name).map((x) => 1 / softplus(x));
-  const floor = g.initializer(`${scaleSpec.name}.eps`, 'float32', [C, 1], (get) => inv(get).map((r) => 1e-6 * r));
-  const qz = projectChannels(g, () => q.x, T(q.x), q, C, 'focused_q', inv, {
-    tokens: 1,
-    value: (get, b) => {
-      const r = inv(get);
-      return (c) => (b[c] + 1e-6) * r[c];
-    },
-  }); // (B', C, N)
-  const kz = projectChannels(g, () => k.x, T(k.x), k, C, 'focused_k', inv, {
-    tokens: rows,
-    value: (get, b) => {
-      const pe = get(peSpec.name);
-      const r = inv(get);
-      return (c, t) => (b[c] + pe[t * C + c] + 1e-6) * r[c];
-    },
-  }); // (B', C, n)
-  const vT = projectChannels(g, () => v.x, T(v.x), v, C, 'v', null, null); // (B', C, n)
-  const qf = op.reshape(g, focusChannels(g, g.node('Max', [qz, floor], {}, [g.shape(qz)])[0], p), [-1, h, d, N]); // (B', h, d, N)
-  const kf = op.reshape(g, focusChannels(g, g.node('Max', [kz, floor], {}, [g.shape(kz)])[0], p), [-1, h, d, n]); // (B', h, d, n)
+  const kernel = g.training ? kernelUnfolded : kernelFolded;
+  const { qz, kz, vT } = kernel(g, { q, k, v }, T, C, { pe: peSpec, scale: scaleSpec, rows }); // (B', C, N), (B', C, n), (B', C, n)
+  const qf = op.reshape(g, focusChannels(g, qz, p), [-1, h, d, N]); // (B', h, d, N)
+  const kf = op.reshape(g, focusChannels(g, kz, p), [-1, h, d, n]); // (B', h, d, n)
   const vh = op.reshape(g, vT, [-1, h, d, n]); // (B', h, d, n)
 
   // zᵀ = 1 / (mean_n(k)ᵀ q + 1e-6)
@@ -214,8 +252,12 @@ function depthwiseOnValues(g: Graph, vT: Value, s: FocusedLinearShape, n: number
     const wSpec = g.declareParam('weight', [d, 1, k, k]);
     const bSpec = g.declareParam('bias', [d]);
     const reps = C / d;
-    const w = g.initializer(wSpec.name, 'float32', [C, 1, k, k], (get) => tile(get(wSpec.name), reps));
-    const b = g.initializer(bSpec.name, 'float32', [C], (get) => tile(get(bSpec.name), reps));
+    const w = g.training
+      ? g.node('Tile', [g.paramValue(wSpec), g.ints([reps, 1, 1, 1])], {}, [[C, 1, k, k]])[0] // (C, 1, k, k)
+      : g.initializer(wSpec.name, 'float32', [C, 1, k, k], (get) => tile(get(wSpec.name), reps));
+    const b = g.training
+      ? g.node('Tile', [g.paramValue(bSpec), g.ints([reps])], {}, [[C]])[0] // (C)
+      : g.initializer(bSpec.name, 'float32', [C], (get) => tile(get(bSpec.name), reps));
     return op.conv(g, img, w, b, { pad: Math.floor(k / 2), groups: C }); // (B', C, H, W)
   });
   const flat = op.reshape(g, conv, [-1, C, N]); // (B', C, H·W)

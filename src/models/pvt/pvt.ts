@@ -5,7 +5,7 @@
  *
  * Dimension legend: B batch, C channels, H×W the stage's token grid, N = H·W tokens.
  */
-import type { Graph, Value } from '../../graph/graph.js';
+import type { Graph, ParamSpec, Value } from '../../graph/graph.js';
 import { conv2d, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { ablation, require_ } from '../args.js';
@@ -30,6 +30,20 @@ const variants = {
   flatten_pvt_l: { ...released, depths: [3, 8, 27, 3] },
 };
 
+/**
+ * A stage's position embedding in a training graph: the parameter itself, or bilinearly resized to
+ * the stage grid as a constant (H·W, P) matrix applied to it. (1, H·W, C).
+ */
+function posUnfolded(g: Graph, spec: ParamSpec, resize: { C: number; peSize: number; H: number; W: number } | null): Value {
+  const pos = g.paramValue(spec); // (1, P, C)
+  if (!resize) return pos;
+  const P = resize.peSize * resize.peSize;
+  const identity = new Float32Array(P * P);
+  for (let i = 0; i < P; i++) identity[i * P + i] = 1;
+  const m = bilinearTokens(identity, P, resize.peSize, resize.peSize, resize.H, resize.W); // (H·W, P)
+  return op.matmul(g, g.constant('pos_resize', [resize.H * resize.W, P], m), pos); // (1, H·W, C)
+}
+
 function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, where: string): BuiltModel {
   const a = raw as unknown as PvtArgs;
   validatePvt(a, where);
@@ -53,9 +67,11 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
       return layerNorm(g, t, 'norm', C, 1e-5);
     });
     const posSpec = g.within(`stage${i + 1}`, '', () => g.declareParam('pos_embed', [1, numPatches, C], `pos_embed${i + 1}`));
-    const pos = g.initializer(posSpec.name, 'float32', [1, H * W, C], (get) =>
-      H * W === firstPatches ? get(posSpec.name) : bilinearTokens(get(posSpec.name), C, peSize, peSize, H, W),
-    );
+    const pos = g.training
+      ? posUnfolded(g, posSpec, H * W === firstPatches ? null : { C, peSize, H, W })
+      : g.initializer(posSpec.name, 'float32', [1, H * W, C], (get) =>
+          H * W === firstPatches ? get(posSpec.name) : bilinearTokens(get(posSpec.name), C, peSize, peSize, H, W),
+        );
     x = op.add(g, tokens, pos); // (B, N, C)
     const sr = stageSrRatio(a, i);
     for (let j = 0; j < a.depths[i]; j++) {

@@ -7,7 +7,7 @@
  * Dimension legend: B batch, L = H·W tokens of a stage, C channels, w window side, N = w² tokens of a
  * window, nW windows per image, B' = B·nW, h heads, d = C/h.
  */
-import type { AttentionProbe, Graph, Value } from '../../graph/graph.js';
+import type { AttentionProbe, Graph, ParamSpec, Value } from '../../graph/graph.js';
 import {
   conv2d,
   declareLinear,
@@ -142,6 +142,18 @@ function shiftMask(H: number, W: number, w: number, shift: number): Float32Array
   return mask;
 }
 
+/**
+ * The relative position bias (plus mask) gathered from the table in the graph (training graphs):
+ * (h, N, N), or (nW, h, N, N) with the mask.
+ */
+function biasUnfolded(g: Graph, table: ParamSpec, index: Int32Array, heads: number, N: number, masked: Float32Array | null): Value {
+  const rows = op.gather(g, g.paramValue(table), Array.from(index), 0); // (N·N, h)
+  const bias = op.reshape(g, op.transpose(g, rows, [1, 0]), [heads, N, N]); // (h, N, N)
+  if (!masked) return bias;
+  const nW = masked.length / (N * N);
+  return op.add(g, bias, g.constant('attn_mask', [nW, 1, N, N], masked)); // (nW, h, N, N)
+}
+
 /** Swin's window softmax attention with relative position bias (and the mask when shifted). */
 function windowAttention(
   g: Graph,
@@ -167,16 +179,18 @@ function windowAttention(
   const index = relativePositionIndex(w);
   const nW = masked ? masked.length / (N * N) : 1;
   const biasDims = masked ? [nW, heads, N, N] : [heads, N, N];
-  const bias = g.initializer(`${table.name}.bias`, 'float32', biasDims, (get) => {
-    const t = get(table.name);
-    const out = new Float32Array(nW * heads * N * N);
-    for (let m = 0; m < nW; m++)
-      for (let hh = 0; hh < heads; hh++)
-        for (let e = 0; e < N * N; e++) {
-          out[(m * heads + hh) * N * N + e] = t[index[e] * heads + hh] + (masked ? masked[m * N * N + e] : 0);
-        }
-    return out;
-  });
+  const bias = g.training
+    ? biasUnfolded(g, table, index, heads, N, masked)
+    : g.initializer(`${table.name}.bias`, 'float32', biasDims, (get) => {
+        const t = get(table.name);
+        const out = new Float32Array(nW * heads * N * N);
+        for (let m = 0; m < nW; m++)
+          for (let hh = 0; hh < heads; hh++)
+            for (let e = 0; e < N * N; e++) {
+              out[(m * heads + hh) * N * N + e] = t[index[e] * heads + hh] + (masked ? masked[m * N * N + e] : 0);
+            }
+        return out;
+      });
   if (masked) {
     attn = op.reshape(g, attn, [-1, nW, heads, N, N]); // (B, nW, h, N, N)
     attn = op.reshape(g, op.add(g, attn, bias), [-1, heads, N, N]); // (B', h, N, N)

@@ -1,0 +1,334 @@
+/**
+ * The gradient of every ONNX operator a training graph uses, one rule per operator in one table,
+ * each beside its forward (like PyTorch's `derivatives.yaml` and onnxruntime's gradient builder
+ * registry). A rule receives the forward node and the gradients of its outputs and adds the nodes
+ * that compute the gradients of the inputs it is asked for. Every rule is checked against finite
+ * differences (test/graph/gradients.test.ts).
+ *
+ * Training graphs have fixed shapes (see `TrainingTrace`), so a rule may read any shape it needs
+ * from the traced shapes; broadcasting in the forward is undone by summing in the backward.
+ */
+import { type AttrValue, type Graph, type GraphNode, type Value } from './graph.js';
+import * as op from './ops.js';
+
+/** What a rule works with. */
+export interface GradContext {
+  readonly g: Graph;
+  readonly node: GraphNode;
+  /** The gradient of each output, or null where no gradient flows back into that output. */
+  readonly dy: readonly (Value | null)[];
+  /** Which inputs need a gradient. */
+  readonly wants: readonly boolean[];
+}
+
+/** A gradient rule: for each input, its gradient (null where not wanted or not defined). */
+export type GradRule = (c: GradContext) => (Value | null)[];
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** A float scalar constant. */
+const scalar = (g: Graph, v: number): Value => g.constant('c', [], [v]);
+
+/** An integer-list attribute of a node. */
+const ints = (n: GraphNode, name: string): number[] => n.attrs[name] as number[];
+
+/** The values of an int64 constant input (axes, sizes, indices), read back from its initializer. */
+function constInts(g: Graph, v: Value): number[] {
+  const init = g.initializers.get(v);
+  if (!init || init.dtype !== 'int64') throw new Error(`internal: gradient needs ${v} to be an int64 constant`);
+  return Array.from(init.data(() => new Float32Array()) as BigInt64Array, Number);
+}
+
+/**
+ * Sums `dy` (shaped like the broadcast output) down to `shape`: over leading axes the input lacks and
+ * over axes where the input has 1.
+ */
+export function unbroadcast(g: Graph, dy: Value, shape: readonly number[]): Value {
+  const so = g.shape(dy);
+  if (same(so, shape)) return dy;
+  const lead = so.length - shape.length;
+  const axes = so.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && so[i] !== 1));
+  const summed = axes.length ? op.reduceSum(g, dy, axes, true) : dy;
+  return same(g.shape(summed), shape) ? summed : op.reshape(g, summed, shape);
+}
+
+/** Swaps the last two axes. */
+function transposeLast(g: Graph, x: Value): Value {
+  const r = g.shape(x).length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return op.transpose(g, x, perm);
+}
+
+/** dy broadcast back over the axes a keepdims reduction removed. */
+function expandBack(g: Graph, dy: Value, axes: readonly number[], xShape: readonly number[]): Value {
+  const keep = xShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const k = same(g.shape(dy), keep) ? dy : op.reshape(g, dy, keep);
+  return g.node('Expand', [k, g.ints(xShape)], {}, [[...xShape]])[0];
+}
+
+function reduceAxes(g: Graph, n: GraphNode, rank: number): number[] {
+  const axes = n.op === 'ReduceSum' ? constInts(g, n.inputs[1]) : ints(n, 'axes');
+  return axes.map((a) => (a < 0 ? a + rank : a));
+}
+
+/** The gradient of `Conv` with respect to its weight (groups 1, or depthwise). */
+function convWeightGrad(g: Graph, n: GraphNode, x: Value, dy: Value): Value {
+  const [N, Ci, H, W] = g.shape(x);
+  const [O, Cg, kh, kw] = g.shape(n.inputs[1]);
+  const [, , oh, ow] = g.shape(dy);
+  const [s] = ints(n, 'strides');
+  const pads = ints(n, 'pads');
+  const group = n.attrs.group as number;
+  const crop = (t: Value) => {
+    const [, , th, tw] = g.shape(t);
+    return th === kh && tw === kw ? t : op.slice(g, op.slice(g, t, 2, 0, kh), 3, 0, kw);
+  };
+  const attrs = (groupCount: number, k: [number, number]): Record<string, AttrValue> => ({
+    kernel_shape: k,
+    dilations: [s, s],
+    strides: [1, 1],
+    pads,
+    group: groupCount,
+  });
+  const outSize = (inSize: number, p0: number, p1: number, o: number) => inSize + p0 + p1 - (o - 1) * s;
+  if (group === 1) {
+    // dW[o, c, i, j] = Σ_{n,y,x} dy[n, o, y, x] · x[n, c, y·s + i, x·s + j]: a conv over the batch
+    const xt = op.transpose(g, x, [1, 0, 2, 3]); // (Ci, N, H, W)
+    const dyt = op.transpose(g, dy, [1, 0, 2, 3]); // (O, N, oh, ow)
+    const shape = [Ci, O, outSize(H, pads[0], pads[2], oh), outSize(W, pads[1], pads[3], ow)];
+    const c = g.node('Conv', [xt, dyt], attrs(1, [oh, ow]), [shape])[0]; // (Ci, O, kh', kw')
+    return op.transpose(g, crop(c), [1, 0, 2, 3]); // (O, Ci, kh, kw)
+  }
+  if (group !== Ci || O !== Ci || Cg !== 1) throw new Error(`internal: no weight gradient for a Conv with ${group} groups`);
+  // depthwise: one group per (sample, channel), then summed over the batch
+  const xs = op.reshape(g, x, [1, N * Ci, H, W]); // (1, N·C, H, W)
+  const ws = op.reshape(g, dy, [N * Ci, 1, oh, ow]); // (N·C, 1, oh, ow)
+  const shape = [1, N * Ci, outSize(H, pads[0], pads[2], oh), outSize(W, pads[1], pads[3], ow)];
+  const c = crop(g.node('Conv', [xs, ws], attrs(N * Ci, [oh, ow]), [shape])[0]); // (1, N·C, kh, kw)
+  const perSample = op.reshape(g, c, [N, Ci, kh, kw]); // (N, C, kh, kw)
+  return op.reshape(g, op.reduceSum(g, perSample, [0], false), [O, 1, kh, kw]); // (C, 1, kh, kw)
+}
+
+/** The gradient of `Conv` with respect to its input: the transposed convolution of dy. */
+function convInputGrad(g: Graph, n: GraphNode, dy: Value): Value {
+  const xs = g.shape(n.inputs[0]);
+  const [, , kh, kw] = g.shape(n.inputs[1]);
+  const [, , oh, ow] = g.shape(dy);
+  const [s] = ints(n, 'strides');
+  const pads = ints(n, 'pads');
+  const outPad = [xs[2] - ((oh - 1) * s + kh - pads[0] - pads[2]), xs[3] - ((ow - 1) * s + kw - pads[1] - pads[3])];
+  return g.node(
+    'ConvTranspose',
+    [dy, n.inputs[1]],
+    { kernel_shape: [kh, kw], strides: [s, s], pads, group: n.attrs.group as number, output_padding: outPad },
+    [[...xs]],
+  )[0];
+}
+
+/** Gradient of a Gather with constant indices: the inverse permutation, or a scatter-add. */
+function gatherGrad(g: Graph, n: GraphNode, dy: Value): Value {
+  const xs = g.shape(n.inputs[0]);
+  const axis = n.attrs.axis as number;
+  const idx = constInts(g, n.inputs[1]);
+  const isPerm = idx.length === xs[axis] && new Set(idx).size === idx.length;
+  if (isPerm) {
+    const inv = new Array<number>(idx.length);
+    idx.forEach((src, dst) => (inv[src] = dst));
+    return op.gather(g, dy, inv, axis);
+  }
+  // dx[.., idx[i], ..] += dy[.., i, ..]: ScatterElements with reduction add, indices broadcast over dy
+  const ys = g.shape(dy);
+  const idxShape = ys.map((d, i) => (i === axis ? d : 1));
+  const full = g.node('Expand', [g.ints(idx, idxShape), g.ints(ys)], {}, [ys])[0];
+  const zeros = g.node('ConstantOfShape', [g.ints(xs)], {}, [[...xs]])[0];
+  return g.node('ScatterElements', [zeros, full, dy], { axis, reduction: 'add' }, [[...xs]])[0];
+}
+
+/** The table: ONNX operator → its gradient rule. */
+export const GRADIENTS: Readonly<Record<string, GradRule>> = {
+  // y = x
+  Identity: ({ dy }) => [dy[0]],
+  // y = a + b
+  Add: ({ g, node: n, dy: [d] }) => [unbroadcast(g, d!, g.shape(n.inputs[0])), unbroadcast(g, d!, g.shape(n.inputs[1]))],
+  // y = a − b
+  Sub: ({ g, node: n, dy: [d], wants }) => [
+    unbroadcast(g, d!, g.shape(n.inputs[0])),
+    wants[1] ? unbroadcast(g, op.neg(g, d!), g.shape(n.inputs[1])) : null,
+  ],
+  // y = a · b
+  Mul: ({ g, node: n, dy: [d], wants }) => {
+    const [a, b] = n.inputs;
+    return [wants[0] ? unbroadcast(g, op.mul(g, d!, b), g.shape(a)) : null, wants[1] ? unbroadcast(g, op.mul(g, d!, a), g.shape(b)) : null];
+  },
+  // y = a / b:  da = dy / b,  db = −dy · y / b
+  Div: ({ g, node: n, dy: [d], wants }) => {
+    const [a, b] = n.inputs;
+    return [
+      wants[0] ? unbroadcast(g, op.div(g, d!, b), g.shape(a)) : null,
+      wants[1] ? unbroadcast(g, op.neg(g, op.div(g, op.mul(g, d!, n.outputs[0]), b)), g.shape(b)) : null,
+    ];
+  },
+  // y = x^p, p a constant:  dx = dy · p · x^(p−1)
+  Pow: ({ g, node: n, dy: [d], wants }) => {
+    if (wants[1]) throw new Error('internal: Pow is differentiated for a constant exponent only');
+    const p = g.initializers.get(n.inputs[1])!.data(() => new Float32Array())[0] as number;
+    const xp = p === 2 ? n.inputs[0] : g.node('Pow', [n.inputs[0], scalar(g, p - 1)], {}, [g.shape(n.inputs[0])])[0];
+    return [op.mul(g, d!, op.mul(g, xp, scalar(g, p))), null];
+  },
+  // y = −x
+  Neg: ({ g, dy: [d] }) => [op.neg(g, d!)],
+  // y = 1 / x:  dx = −dy · y²
+  Reciprocal: ({ g, node: n, dy: [d] }) => [op.neg(g, op.mul(g, d!, op.mul(g, n.outputs[0], n.outputs[0])))],
+  // y = √x:  dx = dy / (2y)
+  Sqrt: ({ g, node: n, dy: [d] }) => [op.div(g, d!, op.mul(g, n.outputs[0], scalar(g, 2)))],
+  // y = eˣ:  dx = dy · y
+  Exp: ({ g, node: n, dy: [d] }) => [op.mul(g, d!, n.outputs[0])],
+  // y = ln x:  dx = dy / x
+  Log: ({ g, node: n, dy: [d] }) => [op.div(g, d!, n.inputs[0])],
+  // y = max(x, 0):  dx = dy where x > 0 (0 at 0, as PyTorch)
+  Relu: ({ g, node: n, dy: [d] }) => {
+    const pos = g.node('Greater', [n.inputs[0], scalar(g, 0)], {}, [g.shape(n.inputs[0])])[0];
+    return [g.node('Where', [pos, d!, scalar(g, 0)], {}, [g.shape(d!)])[0]];
+  },
+  // y = ln(1 + eˣ):  dx = dy · σ(x)
+  Softplus: ({ g, node: n, dy: [d] }) => [op.mul(g, d!, op.sigmoid(g, n.inputs[0]))],
+  // y = erf(x):  dx = dy · 2/√π · e^(−x²)
+  Erf: ({ g, node: n, dy: [d] }) => {
+    const x = n.inputs[0];
+    const e = op.exp(g, op.neg(g, op.mul(g, x, x)));
+    return [op.mul(g, d!, op.mul(g, e, scalar(g, 2 / Math.sqrt(Math.PI))))];
+  },
+  // y = a @ b (numpy broadcasting)
+  MatMul: ({ g, node: n, dy: [d], wants }) => {
+    const [a, b] = n.inputs;
+    const sa = g.shape(a);
+    const sb = g.shape(b);
+    let da: Value | null = null;
+    let db: Value | null = null;
+    if (wants[0]) da = unbroadcast(g, op.matmul(g, d!, transposeLast(g, b)), sa);
+    if (wants[1]) {
+      if (sb.length === 2 && sa.length > 2) {
+        // a weight: one (K, M)·(M, N) product over all rows of the batch
+        const K = sa[sa.length - 1];
+        const N = sb[1];
+        const a2 = op.reshape(g, a, [-1, K]); // (M, K)
+        const d2 = op.reshape(g, d!, [-1, N]); // (M, N)
+        db = g.node('Gemm', [a2, d2], { transA: 1 }, [[K, N]])[0];
+      } else db = unbroadcast(g, op.matmul(g, transposeLast(g, a), d!), sb);
+    }
+    return [da, db];
+  },
+  // y = transpose(x, perm)
+  Transpose: ({ g, node: n, dy: [d] }) => {
+    const perm = ints(n, 'perm');
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [op.transpose(g, d!, inv)];
+  },
+  // y = reshape(x, shape)
+  Reshape: ({ g, node: n, dy: [d] }) => [op.reshape(g, d!, g.shape(n.inputs[0])), null],
+  // y = expand(x, shape)
+  Expand: ({ g, node: n, dy: [d] }) => [unbroadcast(g, d!, g.shape(n.inputs[0])), null],
+  // y = tile(x, repeats):  dx sums the copies
+  Tile: ({ g, node: n, dy: [d] }) => {
+    const xs = g.shape(n.inputs[0]);
+    const reps = constInts(g, n.inputs[1]);
+    const pairs = xs.flatMap((s, i) => [reps[i], s]); // (r0, s0, r1, s1, …)
+    const axes = xs.map((_, i) => 2 * i);
+    return [op.reshape(g, op.reduceSum(g, op.reshape(g, d!, pairs), axes, false), xs), null];
+  },
+  // y = x[..., idx, ...] with constant indices
+  Gather: ({ g, node: n, dy: [d] }) => [gatherGrad(g, n, d!), null],
+  // y = concat(x₀, x₁, …)
+  Concat: ({ g, node: n, dy: [d] }) => {
+    const axis = n.attrs.axis as number;
+    if (n.inputs.length === 1) return [d];
+    return op.split(
+      g,
+      d!,
+      axis,
+      n.inputs.map((x) => g.shape(x)[axis]),
+    );
+  },
+  // (y₀, y₁, …) = split(x)
+  Split: ({ g, node: n, dy }) => {
+    const axis = n.attrs.axis as number;
+    const parts = dy.map((d, i) => d ?? g.node('ConstantOfShape', [g.ints(g.shape(n.outputs[i]))], {}, [g.shape(n.outputs[i])])[0]);
+    return [op.concat(g, parts, axis), null];
+  },
+  // y = x[start:end] along one axis
+  Slice: ({ g, node: n, dy: [d] }) => {
+    const xs = g.shape(n.inputs[0]);
+    const [start] = constInts(g, n.inputs[1]);
+    const [end] = constInts(g, n.inputs[2]);
+    const [axis] = constInts(g, n.inputs[3]);
+    const pads = new Array<number>(2 * xs.length).fill(0);
+    pads[axis] = start;
+    pads[xs.length + axis] = xs[axis] - Math.min(end, xs[axis]);
+    return [g.node('Pad', [d!, g.ints(pads)], {}, [[...xs]])[0], null, null, null];
+  },
+  // y = pad(x) with zeros
+  Pad: ({ g, node: n, dy: [d] }) => {
+    const xs = g.shape(n.inputs[0]);
+    const pads = constInts(g, n.inputs[1]);
+    let t = d!;
+    xs.forEach((s, i) => {
+      if (pads[i] !== 0 || pads[xs.length + i] !== 0) t = op.slice(g, t, i, pads[i], pads[i] + s);
+    });
+    return [t, null];
+  },
+  // y = Σ over axes
+  ReduceSum: ({ g, node: n, dy: [d] }) => {
+    const xs = g.shape(n.inputs[0]);
+    return [expandBack(g, d!, reduceAxes(g, n, xs.length), xs), null];
+  },
+  // y = mean over axes
+  ReduceMean: ({ g, node: n, dy: [d] }) => {
+    const xs = g.shape(n.inputs[0]);
+    const axes = reduceAxes(g, n, xs.length);
+    const count = axes.reduce((p, a) => p * xs[a], 1);
+    return [expandBack(g, op.mul(g, d!, scalar(g, 1 / count)), axes, xs)];
+  },
+  // y = ‖x‖₂ over axes:  dx = dy · x / y
+  ReduceL2: ({ g, node: n, dy: [d] }) => {
+    const x = n.inputs[0];
+    if (n.attrs.keepdims !== 1) throw new Error('internal: ReduceL2 is differentiated with keepdims only');
+    return [op.mul(g, x, op.div(g, d!, n.outputs[0]))];
+  },
+  // y = softmax(x):  dx = y · (dy − Σ dy·y)
+  Softmax: ({ g, node: n, dy: [d] }) => {
+    const y = n.outputs[0];
+    const axis = n.attrs.axis as number;
+    return [op.mul(g, y, op.sub(g, d!, op.reduceSum(g, op.mul(g, d!, y), [axis], true)))];
+  },
+  // y = log softmax(x):  dx = dy − eʸ · Σ dy
+  LogSoftmax: ({ g, node: n, dy: [d] }) => {
+    const axis = n.attrs.axis as number;
+    return [op.sub(g, d!, op.mul(g, op.exp(g, n.outputs[0]), op.reduceSum(g, d!, [axis], true)))];
+  },
+  // y = (x − μ)·σ⁻¹·γ + β over the last axis; the forward keeps μ and σ⁻¹ as outputs 1 and 2
+  LayerNormalization: ({ g, node: n, dy: [d], wants }) => {
+    const [x, gamma] = n.inputs;
+    const [, mean, inv] = n.outputs;
+    if (!mean || !inv) throw new Error('internal: LayerNormalization was built without its statistics');
+    const xs = g.shape(x);
+    const lead = xs.slice(0, -1).map((_, i) => i);
+    const xhat = op.mul(g, op.sub(g, x, mean), inv);
+    const dGamma = wants[1] ? op.reduceSum(g, op.mul(g, d!, xhat), lead, false) : null;
+    const dBeta = wants[2] ? op.reduceSum(g, d!, lead, false) : null;
+    let dx: Value | null = null;
+    if (wants[0]) {
+      const gx = op.mul(g, d!, gamma);
+      const centred = op.sub(g, gx, op.reduceMean(g, gx, [-1]));
+      dx = op.mul(g, op.sub(g, centred, op.mul(g, xhat, op.reduceMean(g, op.mul(g, gx, xhat), [-1]))), inv);
+    }
+    return [dx, dGamma, dBeta];
+  },
+  // y = conv(x, w) + b
+  Conv: ({ g, node: n, dy: [d], wants }) => [
+    wants[0] ? convInputGrad(g, n, d!) : null,
+    wants[1] ? convWeightGrad(g, n, n.inputs[0], d!) : null,
+    wants[2] ? op.reduceSum(g, d!, [0, 2, 3], false) : null,
+  ],
+};
