@@ -55,6 +55,19 @@ export interface ParamSpec {
   readonly shape: readonly number[];
 }
 
+/**
+ * A buffer of the official module that is part of its state dict but not learnable (Swin's
+ * `relative_position_index` and `attn_mask`): written into checkpoints so that PyTorch's strict
+ * `load_state_dict` (the EMA's) finds every key.
+ */
+export interface BufferSpec {
+  readonly name: string;
+  readonly official: string;
+  readonly dtype: 'float32' | 'int64';
+  readonly shape: readonly number[];
+  readonly data: () => Float32Array | BigInt64Array;
+}
+
 /** One slice of a linear layer: output features [from, from + dim) of `weight` (out, in), plus bias. */
 export interface ProbeProjection {
   readonly weight: string;
@@ -128,6 +141,9 @@ export class Graph {
   readonly inputs: GraphIO[] = [];
   readonly outputs: GraphIO[] = [];
   readonly params = new Map<string, ParamSpec>();
+  readonly buffers = new Map<string, BufferSpec>();
+  /** Official names of parameters and buffers in the order they were declared. */
+  readonly declared: string[] = [];
   /** Every attention layer, in build order. */
   readonly probes: AttentionProbe[] = [];
   /** Shape of every value for a batch of one image. */
@@ -244,6 +260,15 @@ export class Graph {
     const spec: ParamSpec = { name: this.name(local), official: join(this.scope.official, officialLocal), shape: [...shape] };
     if (this.params.has(spec.name)) throw new Error(`internal: parameter ${spec.name} declared twice`);
     this.params.set(spec.name, spec);
+    this.declared.push(spec.official);
+    return spec;
+  }
+
+  /** Registers a state-dict buffer of the official module in the current scope. */
+  declareBuffer(local: string, dtype: BufferSpec['dtype'], shape: readonly number[], data: BufferSpec['data']): BufferSpec {
+    const spec: BufferSpec = { name: this.name(local), official: join(this.scope.official, local), dtype, shape: [...shape], data };
+    this.buffers.set(spec.name, spec);
+    this.declared.push(spec.official);
     return spec;
   }
 

@@ -33,6 +33,10 @@ export interface Family {
   readonly acceptsExtraArgs: boolean;
   /** Registered variants: name → arguments that differ from `schema`'s defaults. */
   readonly variants: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The official model's `no_weight_decay()` names: AdamW's second group, without weight decay. */
+  readonly noWeightDecay: readonly string[];
+  /** The official model's `no_weight_decay_keywords()`: names containing one join that group too. */
+  readonly noWeightDecayKeywords: readonly string[];
   /** Input image size (H, W) for these arguments. */
   inputSize(args: Readonly<Record<string, unknown>>): [number, number];
   /**

@@ -184,8 +184,8 @@ export function focusedLinearAttention(
     return transposed.get(x)!;
   };
 
-  const peSpec = g.declareParam('positional_encoding', [1, rows, C]);
   const scaleSpec = g.declareParam('scale', [1, 1, C]);
+  const peSpec = g.declareParam('positional_encoding', [1, rows, C]);
   const kernel = g.training ? kernelUnfolded : kernelFolded;
   const { qz, kz, vT } = kernel(g, { q, k, v }, T, C, { pe: peSpec, scale: scaleSpec, rows }); // (B', C, N), (B', C, n), (B', C, n)
   const qf = op.reshape(g, focusChannels(g, qz, p), [-1, h, d, N]); // (B', h, d, N)

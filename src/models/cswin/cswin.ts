@@ -17,7 +17,7 @@ import {
   type LinearParams,
   linear,
   meanTokens,
-  mlp,
+  gelu,
   project,
   scaledQuery,
   tokensToImage,
@@ -124,7 +124,9 @@ function linearBranch(g: Graph, img: Value, qkv: LinearParams, R: number, heads:
     keyTokens: R * R,
     ...ablation(a as unknown as Record<string, unknown>, 'cswin'),
   };
-  const lepeConv = (vImage: Value) => conv2d(g, vImage, 'get_v', { inC: C, outC: C, kernel: 3, pad: 1, groups: C }); // (B, C, R, R)
+  // LePE's get_v comes before the DWC in the official module
+  const [w, b] = g.within('get_v', 'get_v', () => [g.declareParam('weight', [C, 1, 3, 3]), g.declareParam('bias', [C])]);
+  const lepeConv = (vImage: Value) => op.conv(g, vImage, g.paramValue(w), g.paramValue(b), { pad: 1, groups: C }); // (B, C, R, R)
   const proj = (from: number) => ({ x: img, linear: qkv, from });
   return focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), shape, { onValues: lepeConv }); // (B, L, C)
 }
@@ -136,8 +138,9 @@ interface BlockPlan {
 }
 
 function block(g: Graph, x: Value, C: number, heads: number, R: number, p: BlockPlan, a: CswinArgs): Value {
-  const img = layerNorm(g, x, 'norm1', C, 1e-5);
   const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+  const img = layerNorm(g, x, 'norm1', C, 1e-5);
+  const proj = declareLinear(g, 'proj', C, C);
   const d = C / heads;
   let attended: Value;
   if (p.type === 'L') attended = g.within('attn0', 'attns.0', () => linearBranch(g, img, qkv, R, heads, a));
@@ -151,8 +154,15 @@ function block(g: Graph, x: Value, C: number, heads: number, R: number, p: Block
     const x1 = g.within('attn1', 'attns.1', () => stripeAttention(g, parts[1], parts[3], parts[5], R, p.split, R, heads / 2));
     attended = op.concat(g, [x0, x1], 2); // (B, L, C)
   }
-  x = op.add(g, x, linear(g, attended, 'proj', C, C));
-  return op.add(g, x, mlp(g, layerNorm(g, x, 'norm2', C, 1e-5), C, Math.floor(C * a.mlp_ratio)));
+  x = op.add(g, x, project(g, attended, proj));
+  const hidden = Math.floor(C * a.mlp_ratio);
+  const [fc1, fc2] = g.within('mlp', 'mlp', () => [declareLinear(g, 'fc1', C, hidden), declareLinear(g, 'fc2', hidden, C)]);
+  const z = layerNorm(g, x, 'norm2', C, 1e-5);
+  return op.add(
+    g,
+    x,
+    g.within('mlp', 'mlp', () => project(g, gelu(g, project(g, z, fc1)), fc2)),
+  );
 }
 
 function plan(a: CswinArgs, stage: number, R: number, where: string): BlockPlan[] {
@@ -252,6 +262,8 @@ export const cswinFamily: Family = {
   schema,
   acceptsExtraArgs: false,
   variants,
+  noWeightDecay: ['pos_embed', 'cls_token'],
+  noWeightDecayKeywords: [],
   inputSize: (args) => [args.img_size as number, args.img_size as number],
   build,
 };

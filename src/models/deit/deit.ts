@@ -109,6 +109,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
       const attn = g.within('attn', 'attn', () => {
         if (a.attn_type === 'S') return softmaxAttention(g, y, C, a.num_heads, a);
         const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+        const out = declareLinear(g, 'proj', C, C);
         const proj = (from: number) => ({ x: y, linear: qkv, from });
         const o = focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), {
           dim: C,
@@ -120,7 +121,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
           prefixTokens: 1,
           ...kind,
         });
-        return linear(g, o, 'proj', C, C);
+        return project(g, o, out);
       });
       const r = op.add(g, x, attn);
       return op.add(g, r, mlp(g, layerNorm(g, r, 'norm2', C, 1e-6), C, Math.floor(C * a.mlp_ratio)));
@@ -140,6 +141,8 @@ export const deitFamily: Family = {
   schema,
   acceptsExtraArgs: false,
   variants,
+  noWeightDecay: ['pos_embed', 'cls_token', 'dist_token'],
+  noWeightDecayKeywords: [],
   inputSize: (args) => [args.img_size as number, args.img_size as number],
   build,
 };

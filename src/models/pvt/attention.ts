@@ -13,7 +13,6 @@ import {
   gelu,
   imageToTokens,
   layerNorm,
-  linear,
   probeSoftmax,
   project,
   scaledQuery,
@@ -68,8 +67,9 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
   const [H, W] = a.grid;
   const N = H * W;
   const qLin = declareLinear(g, 'q', C, C, a.qkvBias);
-  const kvIn = reduced(g, x, a);
   const kvLin = declareLinear(g, 'kv', C, 2 * C, a.qkvBias);
+  const projLin = declareLinear(g, 'proj', C, C);
+  const kvIn = reduced(g, x, a);
   const n = g.shape(kvIn)[1];
   let out: Value;
   if (a.type === 'L') {
@@ -114,5 +114,5 @@ export function pvtAttention(g: Graph, x: Value, a: PvtAttention, where: string)
     const attn = op.softmax(g, op.matmul(g, qh, kh), -1); // (B, h, N, n)
     out = op.reshape(g, op.transpose(g, op.matmul(g, attn, vh), [0, 2, 1, 3]), [-1, N, C]); // (B, N, C)
   }
-  return linear(g, out, 'proj', C, C);
+  return project(g, out, projLin);
 }

@@ -120,6 +120,8 @@ export const pvtFamily: Family = {
   schema: pvtCommonSchema,
   acceptsExtraArgs: false,
   variants,
+  noWeightDecay: ['cls_token'],
+  noWeightDecayKeywords: [],
   inputSize: (args) => [args.img_size as number, args.img_size as number],
   build,
 };

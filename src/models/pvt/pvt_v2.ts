@@ -94,6 +94,8 @@ export const pvtV2Family: Family = {
   schema: { ...pvtCommonSchema, linear: arg('bool', false) },
   acceptsExtraArgs: false,
   variants,
+  noWeightDecay: ['pos_embed1', 'pos_embed2', 'pos_embed3', 'pos_embed4', 'cls_token'],
+  noWeightDecayKeywords: [],
   inputSize: (args) => [args.img_size as number, args.img_size as number],
   build,
 };

@@ -177,6 +177,7 @@ function windowAttention(
   let attn = op.matmul(g, q, op.transpose(g, k, [0, 1, 3, 2])); // (B', h, N, N)
   const table = g.declareParam('relative_position_bias_table', [(2 * w - 1) ** 2, heads]);
   const index = relativePositionIndex(w);
+  g.declareBuffer('relative_position_index', 'int64', [N, N], () => BigInt64Array.from(index, (i) => BigInt(i)));
   const nW = masked ? masked.length / (N * N) : 1;
   const biasDims = masked ? [nW, heads, N, N] : [heads, N, N];
   const bias = g.training
@@ -205,6 +206,7 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
   const { window: w, shift } = p;
   const N = w * w;
   const order = windowOrder(H, W, w, w, shift);
+  if (shift > 0) g.declareBuffer('attn_mask', 'float32', [(H * W) / N, N, N], () => shiftMask(H, W, w, shift));
   let y = layerNorm(g, x, 'norm1', C, 1e-5); // (B, L, C)
   if (!isIdentityPermutation(order)) y = op.gather(g, y, order, 1); // (B, L, C) in shifted window order
   y = op.reshape(g, y, [-1, N, C]); // (B', N, C)
@@ -212,6 +214,7 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
     const layout = { stageGrid: [H, W] as const, order };
     if (p.type === 'S') return windowAttention(g, y, C, heads, w, shift > 0 ? shiftMask(H, W, w, shift) : null, a, layout);
     const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+    const proj = declareLinear(g, 'proj', C, C);
     const o = focusedLinearAttention(
       g,
       { x: y, linear: qkv, from: 0 },
@@ -228,7 +231,7 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
         ...ablation(a as unknown as Record<string, unknown>, 'swin'),
       },
     );
-    return linear(g, o, 'proj', C, C);
+    return project(g, o, proj);
   });
   y = op.reshape(g, y, [-1, H * W, C]); // (B, L, C) in window order
   if (!isIdentityPermutation(order)) y = op.gather(g, y, inversePermutation(order), 1); // (B, L, C) in image order
@@ -242,7 +245,8 @@ function patchMerging(g: Graph, x: Value, C: number, res: [number, number]): Val
   const t = op.reshape(g, x, [-1, H / 2, 2, W / 2, 2, C]); // (B, H/2, row parity, W/2, col parity, C)
   const u = op.transpose(g, t, [0, 1, 3, 4, 2, 5]); // (B, H/2, W/2, col parity, row parity, C): x0 x1 x2 x3
   const m = op.reshape(g, u, [-1, (H / 2) * (W / 2), 4 * C]); // (B, L/4, 4C)
-  return linear(g, layerNorm(g, m, 'norm', 4 * C, 1e-5), 'reduction', 4 * C, 2 * C, false);
+  const reduction = declareLinear(g, 'reduction', 4 * C, 2 * C, false);
+  return project(g, layerNorm(g, m, 'norm', 4 * C, 1e-5), reduction);
 }
 
 function validate(a: SwinArgs, where: string): void {
@@ -326,6 +330,8 @@ export const swinFamily: Family = {
   schema,
   acceptsExtraArgs: true,
   variants,
+  noWeightDecay: ['absolute_pos_embed'],
+  noWeightDecayKeywords: ['relative_position_bias_table'],
   inputSize: (args) => pair(args.img_size as number | number[]),
   build,
 };

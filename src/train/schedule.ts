@@ -1,0 +1,104 @@
+/**
+ * The learning-rate schedules of the official `lr_scheduler.py`, per iteration (`t_in_epochs=False`):
+ * timm's `CosineLRScheduler` (the default), the official `LinearLRScheduler` and timm's
+ * `StepLRScheduler`, each with a linear warm-up from `WARMUP_LR`. As in PyTorch, the rate a step
+ * uses is the one set after the previous step: `WARMUP_LR` (or the base rate without warm-up) for
+ * step 0, and lr(t − 1) for step t ≥ 1, since `step_update(t)` runs after step t.
+ */
+
+/** What a schedule needs, in iterations. */
+export interface ScheduleSettings {
+  readonly name: 'cosine' | 'linear' | 'step';
+  /** The (already batch-scaled) base rate of each parameter group. */
+  readonly baseLrs: readonly number[];
+  readonly warmupLr: number;
+  readonly minLr: number;
+  /** `int(EPOCHS × steps_per_epoch)`. */
+  readonly tInitial: number;
+  /** `int(WARMUP_EPOCHS × steps_per_epoch)`. */
+  readonly warmupT: number;
+  /** `int(DECAY_EPOCHS × steps_per_epoch)`, for `step`. */
+  readonly decayT: number;
+  /** `DECAY_RATE`, for `step`. */
+  readonly decayRate: number;
+}
+
+/** The rates of every group after `step_update(t)`. */
+export function learningRates(s: ScheduleSettings, t: number): number[] {
+  if (s.warmupT > 0 && t < s.warmupT) return s.baseLrs.map((v) => s.warmupLr + t * ((v - s.warmupLr) / s.warmupT));
+  switch (s.name) {
+    case 'cosine': {
+      // cycle_limit 1, cycle_mul 1, cycle_decay 1, k_decay 1: the cosine over t_initial, then MIN_LR
+      const i = Math.floor(t / s.tInitial);
+      const tCurr = t - s.tInitial * i;
+      if (i >= 1) return s.baseLrs.map(() => s.minLr);
+      return s.baseLrs.map((v) => s.minLr + 0.5 * (v - s.minLr) * (1 + Math.cos((Math.PI * tCurr) / s.tInitial)));
+    }
+    case 'linear': {
+      // the official LinearLRScheduler, lr_min_rate 0.01
+      const tt = t - s.warmupT;
+      const total = s.tInitial - s.warmupT;
+      return s.baseLrs.map((v) => v - (v - v * 0.01) * (tt / total));
+    }
+    case 'step':
+      return s.baseLrs.map((v) => v * s.decayRate ** Math.floor(t / s.decayT));
+  }
+}
+
+/** The rates the groups hold before the first step (the scheduler's constructor sets them). */
+export function initialRates(s: ScheduleSettings): number[] {
+  return s.warmupT > 0 ? s.baseLrs.map(() => s.warmupLr) : [...s.baseLrs];
+}
+
+/** timm's `Scheduler.state_dict()` for these settings: every attribute but the optimizer. */
+export function scheduleState(s: ScheduleSettings): [string, unknown][] {
+  const warmupSteps = s.warmupT > 0 ? s.baseLrs.map((v) => (v - s.warmupLr) / s.warmupT) : s.baseLrs.map(() => 1);
+  const common: [string, unknown][] = [
+    ['param_group_field', 'lr'],
+    ['_initial_param_group_field', 'initial_lr'],
+    ['base_values', [...s.baseLrs]],
+    ['metric', null],
+    ['noise_range_t', null],
+    ['noise_pct', 0.67],
+    ['noise_type', 'normal'],
+    ['noise_std', 1.0],
+    ['noise_seed', 42],
+  ];
+  switch (s.name) {
+    case 'cosine':
+      return [
+        ...common,
+        ['t_initial', s.tInitial],
+        ['lr_min', s.minLr],
+        ['cycle_mul', 1.0],
+        ['cycle_decay', 1.0],
+        ['cycle_limit', 1],
+        ['warmup_t', s.warmupT],
+        ['warmup_lr_init', s.warmupLr],
+        ['warmup_prefix', false],
+        ['t_in_epochs', false],
+        ['k_decay', 1.0],
+        ['warmup_steps', warmupSteps],
+      ];
+    case 'linear':
+      return [
+        ...common,
+        ['t_initial', s.tInitial],
+        ['lr_min_rate', 0.01],
+        ['warmup_t', s.warmupT],
+        ['warmup_lr_init', s.warmupLr],
+        ['t_in_epochs', false],
+        ['warmup_steps', warmupSteps],
+      ];
+    case 'step':
+      return [
+        ...common,
+        ['decay_t', s.decayT],
+        ['decay_rate', s.decayRate],
+        ['warmup_t', s.warmupT],
+        ['warmup_lr_init', s.warmupLr],
+        ['t_in_epochs', false],
+        ['warmup_steps', warmupSteps],
+      ];
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What the training loop reads from the official configuration, resolved once: the learning rates
+ * scaled by `BATCH_SIZE / 512` as `main.py` scales them, the schedule in iterations, the optimizer,
+ * clipping, criterion and EMA.
+ */
+import { FlattenError } from '../util/errors.js';
+import { get, num, type TrainingConfig } from './config.js';
+import type { OptimizerSettings } from './optimizer.js';
+import type { ScheduleSettings } from './schedule.js';
+
+/** The resolved training settings. */
+export interface TrainSettings {
+  readonly batch: number;
+  /** `EPOCHS + COOLDOWN_EPOCHS`: how many epochs the loop runs. */
+  readonly totalEpochs: number;
+  readonly optimizer: OptimizerSettings;
+  /** Global gradient norm limit, or null (no clipping). */
+  readonly clipGrad: number | null;
+  readonly labelSmoothing: number;
+  readonly mixup: number;
+  readonly cutmix: number;
+  /** EMA decay, or null without `--model-ema`. */
+  readonly emaDecay: number | null;
+  /** The schedule for a given number of steps per epoch. */
+  schedule(stepsPerEpoch: number, groups: number): ScheduleSettings;
+}
+
+/**
+ * Resolves the settings of a configuration.
+ *
+ * @example
+ * ```ts
+ * const s = trainSettings(loadConfig('recipe.yaml'), { emaDecay: 0.99 });
+ * s.schedule(4, 2).baseLrs; // BASE_LR × BATCH_SIZE / 512, for both groups
+ * ```
+ */
+export function trainSettings(cfg: TrainingConfig, opts: { emaDecay: number | null }): TrainSettings {
+  const batch = num(cfg, 'DATA.BATCH_SIZE');
+  if (!Number.isInteger(batch) || batch < 1) throw new FlattenError('config', `DATA.BATCH_SIZE must be a positive integer, found ${batch}`);
+  const scale = batch / 512;
+  const name = String(get(cfg, 'TRAIN.OPTIMIZER.NAME')).toLowerCase();
+  if (name !== 'adamw' && name !== 'sgd')
+    throw new FlattenError('config', `TRAIN.OPTIMIZER.NAME must be adamw or sgd (as optimizer.py), found ${name}`);
+  const sched = String(get(cfg, 'TRAIN.LR_SCHEDULER.NAME'));
+  if (sched !== 'cosine' && sched !== 'linear' && sched !== 'step') {
+    throw new FlattenError('config', `TRAIN.LR_SCHEDULER.NAME must be cosine, linear or step (as lr_scheduler.py), found ${sched}`);
+  }
+  const betas = get(cfg, 'TRAIN.OPTIMIZER.BETAS') as number[];
+  const clip = get(cfg, 'TRAIN.CLIP_GRAD') as number | null;
+  const epochs = num(cfg, 'TRAIN.EPOCHS');
+  const [baseLr, warmupLr, minLr] = ['BASE_LR', 'WARMUP_LR', 'MIN_LR'].map((k) => num(cfg, `TRAIN.${k}`) * scale);
+  return {
+    batch,
+    totalEpochs: epochs + num(cfg, 'TRAIN.COOLDOWN_EPOCHS'),
+    optimizer: {
+      name,
+      weightDecay: num(cfg, 'TRAIN.WEIGHT_DECAY'),
+      eps: num(cfg, 'TRAIN.OPTIMIZER.EPS'),
+      betas: [betas[0], betas[1]],
+      momentum: num(cfg, 'TRAIN.OPTIMIZER.MOMENTUM'),
+    },
+    clipGrad: clip ? clip : null,
+    labelSmoothing: num(cfg, 'MODEL.LABEL_SMOOTHING'),
+    mixup: num(cfg, 'AUG.MIXUP'),
+    cutmix: num(cfg, 'AUG.CUTMIX'),
+    emaDecay: opts.emaDecay,
+    schedule: (steps, groups) => ({
+      name: sched,
+      baseLrs: new Array<number>(groups).fill(baseLr),
+      warmupLr,
+      minLr,
+      tInitial: Math.floor(epochs * steps),
+      warmupT: Math.floor(num(cfg, 'TRAIN.WARMUP_EPOCHS') * steps),
+      decayT: Math.floor(num(cfg, 'TRAIN.LR_SCHEDULER.DECAY_EPOCHS') * steps),
+      decayRate: num(cfg, 'TRAIN.LR_SCHEDULER.DECAY_RATE'),
+    }),
+  };
+}
