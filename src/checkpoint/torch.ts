@@ -112,6 +112,42 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
   };
 }
 
+/** A whole `torch.save` file as plain values: dicts as `Map`s, lists and tuples as arrays, tensors lazy. */
+export interface TorchTree {
+  readonly source: string;
+  readonly root: unknown;
+  /** Closes the file. Tensors cannot be read afterwards. */
+  close(): void;
+}
+
+/**
+ * Opens a `torch.save` file and resolves every value in it (a training checkpoint's optimizer and
+ * scheduler state, epoch, EMA), with tensors read only when asked for.
+ *
+ * @example
+ * ```ts
+ * const ckpt = readTorchTree(new FileSource('ckpt_epoch_1.pth'));
+ * const epoch = (ckpt.root as Map<unknown, unknown>).get('epoch');
+ * ckpt.close();
+ * ```
+ */
+export function readTorchTree(src: ByteSource): TorchTree {
+  const zip = new ZipArchive(src);
+  const pkl = findDataPkl(zip, src.name);
+  const prefix = pkl.name.slice(0, -'data.pkl'.length);
+  const bigEndian = readByteOrder(zip, prefix, src.name);
+  const root = unpickle(zip.read(pkl), src.name, torchPickleHooks(src.name));
+  const cache: { key: string; bytes: Uint8Array } = { key: '', bytes: new Uint8Array(0) };
+  const resolve = (v: unknown, path: string, depth: number): unknown => {
+    if (depth > 64) throw fileError('checkpoint', src.name, `values nest deeper than 64 levels at ${path}`);
+    if (v instanceof TensorRef) return lazyTensor(path, v, zip, prefix, bigEndian, cache);
+    if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, resolve(x, `${path}.${String(k)}`, depth + 1)]));
+    if (Array.isArray(v)) return v.map((x, i) => resolve(x, `${path}[${i}]`, depth + 1));
+    return v;
+  };
+  return { source: src.name, root: resolve(root, '', 0), close: () => src.close() };
+}
+
 /** The allow-list a torch `data.pkl` is read with (storages become references, never data). */
 export function torchPickleHooks(file: string): PickleHooks {
   return { persistentLoad: (pid) => persistentLoad(pid, file), callables: makeCallables(file), containers: CONTAINERS };

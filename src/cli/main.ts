@@ -12,12 +12,14 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { preprocessCommand } from './commands/preprocess.js';
 import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
 import { FlattenError } from '../util/errors.js';
 
 const COMMANDS: readonly Command[] = [
   classifyCommand,
   evalCommand,
   predictCommand,
+  trainCommand,
   preprocessCommand,
   infoCommand,
   benchCommand,

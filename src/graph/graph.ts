@@ -144,6 +144,9 @@ export class Graph {
   readonly buffers = new Map<string, BufferSpec>();
   /** Official names of parameters and buffers in the order they were declared. */
   readonly declared: string[] = [];
+  /** Stochastic depth in a training graph: one input per residual branch, fed per-sample keep scales. */
+  readonly dropPaths: { readonly name: Value; readonly rate: number; readonly shape: readonly number[] }[] = [];
+  private dropRate = 0;
   /** Every attention layer, in build order. */
   readonly probes: AttentionProbe[] = [];
   /** Shape of every value for a batch of one image. */
@@ -174,6 +177,29 @@ export class Graph {
     } finally {
       this.scopes.pop();
     }
+  }
+
+  /** Runs `fn` (one block) with the stochastic-depth rate `rate` for its residual branches. */
+  withDropPath<T>(rate: number, fn: () => T): T {
+    const outer = this.dropRate;
+    this.dropRate = rate;
+    try {
+      return fn();
+    } finally {
+      this.dropRate = outer;
+    }
+  }
+
+  /**
+   * The keep-scale input for one residual branch shaped like `like` (B, 1, …), or null where the
+   * branch is never dropped (inference graphs, rate 0).
+   */
+  dropPathMask(like: Value): Value | null {
+    if (!this.training || this.dropRate <= 0) return null;
+    const shape = this.shape(like).map((d, i) => (i === 0 ? d : 1));
+    const name = this.fixedInput(`drop_path.${this.dropPaths.length}.${this.scope.ours}`, shape);
+    this.dropPaths.push({ name, rate: this.dropRate, shape });
+    return name;
   }
 
   /** Our full name for a local name in the current scope. */

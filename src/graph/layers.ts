@@ -242,6 +242,21 @@ export function layerNorm(g: Graph, x: Value, local: string, dim: number, eps: n
   return g.within(local, official, () => op.layerNormalization(g, x, g.param('weight', [dim]), g.param('bias', [dim]), eps));
 }
 
+/**
+ * A residual connection `x + drop_path(y)`. In a training graph of a block with a stochastic-depth
+ * rate, y is multiplied per sample by a fed scale: 0 where the sample drops the branch, 1/(1 − p)
+ * where it keeps it (timm's `DropPath`).
+ */
+export function residual(g: Graph, x: Value, y: Value): Value {
+  const mask = g.dropPathMask(y);
+  return op.add(g, x, mask ? op.mul(g, y, mask) : y);
+}
+
+/** The official per-block stochastic-depth rates: `torch.linspace(0, rate, sum(depths))`. */
+export function dropPathRates(rate: number, blocks: number): number[] {
+  return Array.from({ length: blocks }, (_, i) => (blocks > 1 ? Math.fround((rate * i) / (blocks - 1)) : 0));
+}
+
 /** Exact (erf) GELU, `0.5·x·(1 + erf(x/√2))`, written in the form onnxruntime fuses into one kernel. */
 export function gelu(g: Graph, x: Value): Value {
   const e = op.erf(g, op.div(g, x, g.constant('sqrt2', [], [Math.SQRT2])));

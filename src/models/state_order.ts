@@ -6,6 +6,7 @@
  * gives `model.state_dict()`'s and `model.named_parameters()`' order, which the optimizer's state
  * indices follow.
  */
+import type { Graph, ParamSpec } from '../graph/graph.js';
 
 /**
  * Sorts official state-dict names, given in declaration order, into PyTorch's order.
@@ -35,4 +36,19 @@ export function officialOrder(declared: readonly string[]): string[] {
     for (let i = 0; i < Math.min(ka.length, kb.length); i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
     return ka.length - kb.length;
   });
+}
+
+/**
+ * The parameters of a built graph in the official `named_parameters()` order.
+ *
+ * @example
+ * ```ts
+ * orderedParams(defineModel(arch).graph)[0].official; // 'patch_embed.proj.weight'
+ * ```
+ */
+export function orderedParams(g: Graph): ParamSpec[] {
+  const byOfficial = new Map([...g.params.values()].map((p) => [p.official, p]));
+  return officialOrder(g.declared)
+    .map((n) => byOfficial.get(n))
+    .filter((p): p is ParamSpec => p !== undefined);
 }

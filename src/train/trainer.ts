@@ -8,8 +8,9 @@
 import type { ParamSpec } from '../graph/graph.js';
 import { serializeModel } from '../graph/onnx.js';
 import { INPUT_NAME } from '../models/define.js';
+import { seededRandom } from '../models/init.js';
 import type { Architecture } from '../models/registry.js';
-import { officialOrder } from '../models/state_order.js';
+import { orderedParams } from '../models/state_order.js';
 import { createSession, type RuntimeOptions, type RuntimeSession } from '../runtime/session.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
@@ -56,6 +57,8 @@ export interface TrainerOptions {
   readonly weights: ReadonlyMap<string, Float32Array>;
   readonly runtime?: RuntimeOptions;
   readonly resume?: ResumeState;
+  /** Seed of the stochastic-depth draws (default 0). */
+  readonly seed?: number;
 }
 
 /** A model being trained. */
@@ -77,6 +80,7 @@ export class Trainer {
     readonly settings: TrainSettings,
     readonly ema: ModelEma | null,
     resume: ResumeState | undefined,
+    private readonly random: () => number,
   ) {
     this.epoch = resume?.epoch ?? 0;
     this.maxAccuracy = resume?.maxAccuracy ?? 0;
@@ -94,10 +98,7 @@ export class Trainer {
    */
   static async create(arch: Architecture, o: TrainerOptions): Promise<Trainer> {
     const graph = defineTrainingGraph(arch, { batch: o.settings.batch });
-    const byOfficial = new Map(graph.params.map((p) => [p.official, p]));
-    const ordered = officialOrder(graph.graph.declared)
-      .map((n) => byOfficial.get(n))
-      .filter((p): p is ParamSpec => p !== undefined);
+    const ordered = orderedParams(graph.graph);
     const params = new Map<string, Float32Array>();
     for (const p of graph.params) {
       const w = o.weights.get(p.name);
@@ -120,7 +121,8 @@ export class Trainer {
       serializeModel(graph.graph, () => new Float32Array()),
       o.runtime ?? {},
     );
-    return new Trainer(graph, session, params, ordered, optimizer, schedule, o.stepsPerEpoch, o.settings, ema, o.resume);
+    const random = seededRandom(o.seed ?? 0);
+    return new Trainer(graph, session, params, ordered, optimizer, schedule, o.stepsPerEpoch, o.settings, ema, o.resume, random);
   }
 
   /** Checks a batch against the graph's fixed shapes. */
@@ -151,8 +153,20 @@ export class Trainer {
       [TARGETS_NAME]: { shape: [this.graph.batch, this.graph.numClasses], data: targets },
     };
     for (const p of this.graph.trained) feeds[p.name] = { shape: p.shape, data: this.params.get(p.name)! };
+    for (const d of this.graph.graph.dropPaths) {
+      // timm's DropPath: keep each sample's branch with probability 1 − p, scaled by 1/(1 − p)
+      const keep = 1 - d.rate;
+      const mask = Float32Array.from({ length: this.graph.batch }, () => (this.random() < keep ? 1 / keep : 0));
+      feeds[d.name] = { shape: d.shape, data: mask };
+    }
     const out = await this.session.run(feeds);
     const loss = out.loss.data[0];
+    if (!Number.isFinite(loss)) {
+      throw new FlattenError(
+        'training',
+        `the loss became ${loss} at epoch ${this.epoch + 1}, step ${idx + 1} (${where}); the weights were not updated with it`,
+      );
+    }
     const grads = new Map(this.graph.trained.map((p) => [p.name, out[gradName(p.name)].data]));
     onGradients?.(grads);
     const lr = this.optimizer.groups[0].lr;

@@ -12,6 +12,7 @@ import type { Graph, Value } from '../../graph/graph.js';
 import {
   conv2d,
   declareLinear,
+  dropPathRates,
   imageToTokens,
   layerNorm,
   type LinearParams,
@@ -19,6 +20,7 @@ import {
   meanTokens,
   gelu,
   project,
+  residual,
   scaledQuery,
   tokensToImage,
 } from '../../graph/layers.js';
@@ -71,6 +73,7 @@ const variants = {
 };
 
 interface CswinArgs {
+  drop_path_rate: number;
   img_size: number;
   in_chans: number;
   num_classes: number;
@@ -154,11 +157,11 @@ function block(g: Graph, x: Value, C: number, heads: number, R: number, p: Block
     const x1 = g.within('attn1', 'attns.1', () => stripeAttention(g, parts[1], parts[3], parts[5], R, p.split, R, heads / 2));
     attended = op.concat(g, [x0, x1], 2); // (B, L, C)
   }
-  x = op.add(g, x, project(g, attended, proj));
+  x = residual(g, x, project(g, attended, proj));
   const hidden = Math.floor(C * a.mlp_ratio);
   const [fc1, fc2] = g.within('mlp', 'mlp', () => [declareLinear(g, 'fc1', C, hidden), declareLinear(g, 'fc2', hidden, C)]);
   const z = layerNorm(g, x, 'norm2', C, 1e-5);
-  return op.add(
+  return residual(
     g,
     x,
     g.within('mlp', 'mlp', () => project(g, gelu(g, project(g, z, fc1)), fc2)),
@@ -227,6 +230,10 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   });
   const stages: Value[] = [];
   const grids: [number, number][] = [];
+  const rates = dropPathRates(
+    a.drop_path_rate,
+    a.depth.reduce((s, d) => s + d, 0),
+  );
   for (let i = 0; i < 4; i++) {
     const R = Math.floor(a.img_size / 2 ** (i + 2));
     if (i > 0) {
@@ -244,7 +251,10 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     }
     require_(C % a.num_heads[i] === 0, where, `stage ${i + 1}: ${C} channels do not split into ${a.num_heads[i]} heads`);
     plan(a, i, R, where).forEach((p, j) => {
-      x = g.within(`stage${i + 1}.block${j}`, `stage${i + 1}.${j}`, () => block(g, x, C, a.num_heads[i], R, p, a));
+      const rate = rates[a.depth.slice(0, i).reduce((s, d) => s + d, 0) + j];
+      x = g.within(`stage${i + 1}.block${j}`, `stage${i + 1}.${j}`, () =>
+        g.withDropPath(rate, () => block(g, x, C, a.num_heads[i], R, p, a)),
+      );
     });
     stages.push(x);
     grids.push([R, R]);

@@ -9,7 +9,19 @@
  * Dimension legend: B batch, N = 1 + H·W tokens (class token first), C channels, h heads, d = C/h.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, imageToTokens, layerNorm, linear, mlp, probeSoftmax, project, scaledQuery } from '../../graph/layers.js';
+import {
+  conv2d,
+  declareLinear,
+  dropPathRates,
+  imageToTokens,
+  layerNorm,
+  linear,
+  mlp,
+  probeSoftmax,
+  project,
+  residual,
+  scaledQuery,
+} from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { ABLATION_ARGS, ablation, arg, type ArgSchema, require_ } from '../args.js';
 import { focusedLinearAttention } from '../attention/focused_linear.js';
@@ -46,6 +58,7 @@ const variants = {
 };
 
 interface DeitArgs {
+  drop_path_rate: number;
   img_size: number;
   patch_size: number;
   in_chans: number;
@@ -103,29 +116,32 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   const cls = op.expandToBatch(g, g.param('cls_token', [1, 1, C]), patches); // (B, 1, C)
   let x = op.add(g, op.concat(g, [cls, patches], 1), g.param('pos_embed', [1, N, C])); // (B, N, C)
   const kind = ablation(raw, where);
+  const rates = dropPathRates(a.drop_path_rate, a.depth);
   for (let i = 0; i < a.depth; i++) {
-    x = g.within(`stage1.block${i}`, `blocks.${i}`, () => {
-      const y = layerNorm(g, x, 'norm1', C, 1e-6);
-      const attn = g.within('attn', 'attn', () => {
-        if (a.attn_type === 'S') return softmaxAttention(g, y, C, a.num_heads, a);
-        const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
-        const out = declareLinear(g, 'proj', C, C);
-        const proj = (from: number) => ({ x: y, linear: qkv, from });
-        const o = focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), {
-          dim: C,
-          heads: a.num_heads,
-          focusingFactor: a.focusing_factor,
-          kernelSize: a.kernel_size,
-          grid: [side, side],
-          keyTokens: N,
-          prefixTokens: 1,
-          ...kind,
+    x = g.within(`stage1.block${i}`, `blocks.${i}`, () =>
+      g.withDropPath(rates[i], () => {
+        const y = layerNorm(g, x, 'norm1', C, 1e-6);
+        const attn = g.within('attn', 'attn', () => {
+          if (a.attn_type === 'S') return softmaxAttention(g, y, C, a.num_heads, a);
+          const qkv = declareLinear(g, 'qkv', C, 3 * C, a.qkv_bias);
+          const out = declareLinear(g, 'proj', C, C);
+          const proj = (from: number) => ({ x: y, linear: qkv, from });
+          const o = focusedLinearAttention(g, proj(0), proj(C), proj(2 * C), {
+            dim: C,
+            heads: a.num_heads,
+            focusingFactor: a.focusing_factor,
+            kernelSize: a.kernel_size,
+            grid: [side, side],
+            keyTokens: N,
+            prefixTokens: 1,
+            ...kind,
+          });
+          return project(g, o, out);
         });
-        return project(g, o, out);
-      });
-      const r = op.add(g, x, attn);
-      return op.add(g, r, mlp(g, layerNorm(g, r, 'norm2', C, 1e-6), C, Math.floor(C * a.mlp_ratio)));
-    });
+        const r = residual(g, x, attn);
+        return residual(g, r, mlp(g, layerNorm(g, r, 'norm2', C, 1e-6), C, Math.floor(C * a.mlp_ratio)));
+      }),
+    );
   }
   const normed = layerNorm(g, x, 'norm', C, 1e-6);
   const features = op.reshape(g, op.slice(g, normed, 1, 0, 1), [-1, C]); // (B, C): the class token

@@ -6,7 +6,7 @@
  * Dimension legend: B batch, N = H·W tokens, C channels, F hidden features.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, declareLinear, gelu, layerNorm, mlp, projectChannels } from '../../graph/layers.js';
+import { conv2d, declareLinear, gelu, layerNorm, mlp, projectChannels, residual } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { type PvtAttention, pvtAttention } from './attention.js';
 
@@ -37,7 +37,7 @@ export function pvtBlock(g: Graph, x: Value, a: PvtAttention, hidden: number, v2
   const C = a.dim;
   const normed = layerNorm(g, x, 'norm1', C, 1e-6);
   const y = g.within('attn', 'attn', () => pvtAttention(g, normed, a, where));
-  x = op.add(g, x, y);
+  x = residual(g, x, y);
   const z = layerNorm(g, x, 'norm2', C, 1e-6);
-  return op.add(g, x, v2 ? convMlp(g, z, C, hidden, a.grid, a.linear) : mlp(g, z, C, hidden));
+  return residual(g, x, v2 ? convMlp(g, z, C, hidden, a.grid, a.linear) : mlp(g, z, C, hidden));
 }

@@ -30,6 +30,7 @@ export const pvtCommonSchema: ArgSchema = {
 
 /** The resolved arguments both PVT builders read. */
 export interface PvtArgs {
+  drop_path_rate: number;
   img_size: number;
   patch_size: number;
   in_chans: number;

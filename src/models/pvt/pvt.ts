@@ -6,7 +6,7 @@
  * Dimension legend: B batch, C channels, H×W the stage's token grid, N = H·W tokens.
  */
 import type { Graph, ParamSpec, Value } from '../../graph/graph.js';
-import { conv2d, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
+import { conv2d, dropPathRates, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 import { ablation, require_ } from '../args.js';
 import type { BuiltModel, Family } from '../family.js';
@@ -53,6 +53,10 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let firstPatches = 0;
   const stages: Value[] = [];
   const grids: [number, number][] = [];
+  const rates = dropPathRates(
+    a.drop_path_rate,
+    a.depths.slice(0, a.num_stages).reduce((s, d) => s + d, 0),
+  );
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const patch = i === 0 ? a.patch_size : 2;
@@ -75,27 +79,30 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     x = op.add(g, tokens, pos); // (B, N, C)
     const sr = stageSrRatio(a, i);
     for (let j = 0; j < a.depths[i]; j++) {
+      const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
       x = g.within(`stage${i + 1}.block${j}`, `block${i + 1}.${j}`, () =>
-        pvtBlock(
-          g,
-          x,
-          {
-            type: a.attn_type[i] as 'L' | 'S',
-            dim: C,
-            heads: a.num_heads[i],
-            grid: [H, W],
-            srRatio: sr,
-            numPatches,
-            qkvBias: a.qkv_bias,
-            qkScale: a.qk_scale,
-            linear: false,
-            focusingFactor: a.focusing_factor,
-            kernelSize: a.kernel_size,
-            ...ablation(raw, where),
-          },
-          Math.floor(C * a.mlp_ratios[i]),
-          false,
-          where,
+        g.withDropPath(rate, () =>
+          pvtBlock(
+            g,
+            x,
+            {
+              type: a.attn_type[i] as 'L' | 'S',
+              dim: C,
+              heads: a.num_heads[i],
+              grid: [H, W],
+              srRatio: sr,
+              numPatches,
+              qkvBias: a.qkv_bias,
+              qkScale: a.qk_scale,
+              linear: false,
+              focusingFactor: a.focusing_factor,
+              kernelSize: a.kernel_size,
+              ...ablation(raw, where),
+            },
+            Math.floor(C * a.mlp_ratios[i]),
+            false,
+            where,
+          ),
         ),
       );
     }

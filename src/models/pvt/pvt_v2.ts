@@ -6,7 +6,7 @@
  * Dimension legend: B batch, C channels, H×W the stage's token grid, N = H·W tokens.
  */
 import type { Graph, Value } from '../../graph/graph.js';
-import { conv2d, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
+import { conv2d, dropPathRates, imageToTokens, layerNorm, linear, meanTokens, tokensToImage } from '../../graph/layers.js';
 import { ablation, arg, require_ } from '../args.js';
 import type { BuiltModel, Family } from '../family.js';
 import { pvtBlock } from './block.js';
@@ -37,6 +37,10 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let inC = a.in_chans;
   const stages: Value[] = [];
   const grids: [number, number][] = [];
+  const rates = dropPathRates(
+    a.drop_path_rate,
+    a.depths.slice(0, a.num_stages).reduce((s, d) => s + d, 0),
+  );
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const [kernel, stride] = i === 0 ? [7, 4] : [3, 2];
@@ -50,27 +54,30 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     });
     const sr = stageSrRatio(a, i);
     for (let j = 0; j < a.depths[i]; j++) {
+      const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
       x = g.within(`stage${i + 1}.block${j}`, `block${i + 1}.${j}`, () =>
-        pvtBlock(
-          g,
-          x,
-          {
-            type: a.attn_type[i] as 'L' | 'S',
-            dim: C,
-            heads: a.num_heads[i],
-            grid: [H, W],
-            srRatio: sr,
-            numPatches: peSize * peSize,
-            qkvBias: a.qkv_bias,
-            qkScale: a.qk_scale,
-            linear: a.linear === true,
-            focusingFactor: a.focusing_factor,
-            kernelSize: a.kernel_size,
-            ...ablation(raw, where),
-          },
-          Math.floor(C * a.mlp_ratios[i]),
-          true,
-          where,
+        g.withDropPath(rate, () =>
+          pvtBlock(
+            g,
+            x,
+            {
+              type: a.attn_type[i] as 'L' | 'S',
+              dim: C,
+              heads: a.num_heads[i],
+              grid: [H, W],
+              srRatio: sr,
+              numPatches: peSize * peSize,
+              qkvBias: a.qkv_bias,
+              qkScale: a.qk_scale,
+              linear: a.linear === true,
+              focusingFactor: a.focusing_factor,
+              kernelSize: a.kernel_size,
+              ...ablation(raw, where),
+            },
+            Math.floor(C * a.mlp_ratios[i]),
+            true,
+            where,
+          ),
         ),
       );
     }

@@ -11,6 +11,7 @@ import type { AttentionProbe, Graph, ParamSpec, Value } from '../../graph/graph.
 import {
   conv2d,
   declareLinear,
+  dropPathRates,
   imageToTokens,
   layerNorm,
   linear,
@@ -18,6 +19,7 @@ import {
   mlp,
   probeSoftmax,
   project,
+  residual,
   scaledQuery,
 } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
@@ -83,6 +85,7 @@ interface SwinArgs {
   focusing_factor: number;
   kernel_size: number;
   attn_type: string;
+  drop_path_rate: number;
 }
 
 const pair = (v: number | number[]): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v, v]);
@@ -235,9 +238,9 @@ function block(g: Graph, x: Value, C: number, heads: number, res: [number, numbe
   });
   y = op.reshape(g, y, [-1, H * W, C]); // (B, L, C) in window order
   if (!isIdentityPermutation(order)) y = op.gather(g, y, inversePermutation(order), 1); // (B, L, C) in image order
-  x = op.add(g, x, y);
+  x = residual(g, x, y);
   const hidden = Math.floor(C * a.mlp_ratio);
-  return op.add(g, x, mlp(g, layerNorm(g, x, 'norm2', C, 1e-5), C, hidden));
+  return residual(g, x, mlp(g, layerNorm(g, x, 'norm2', C, 1e-5), C, hidden));
 }
 
 function patchMerging(g: Graph, x: Value, C: number, res: [number, number]): Value {
@@ -288,6 +291,10 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   if (a.ape) x = op.add(g, x, g.param('absolute_pos_embed', [1, pr[0] * pr[1], a.embed_dim]));
   const stages: Value[] = [];
   const grids: [number, number][] = [];
+  const rates = dropPathRates(
+    a.drop_path_rate,
+    a.depths.reduce((s, d) => s + d, 0),
+  );
   for (let i = 0; i < n; i++) {
     const C = a.embed_dim * 2 ** i;
     const res: [number, number] = [Math.floor(pr[0] / 2 ** i), Math.floor(pr[1] / 2 ** i)];
@@ -301,7 +308,8 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
           where,
           `stage ${i + 1} (${res[0]}x${res[1]} tokens) cannot be split into ${p.window}x${p.window} windows; the official model cannot run this configuration`,
         );
-        x = g.within(`block${j}`, `blocks.${j}`, () => block(g, x, C, a.num_heads[i], res, p, a));
+        const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
+        x = g.within(`block${j}`, `blocks.${j}`, () => g.withDropPath(rate, () => block(g, x, C, a.num_heads[i], res, p, a)));
       });
       if (i < n - 1) {
         require_(

@@ -1,0 +1,153 @@
+/**
+ * `flatten-vit train`: the official training loop (`main_ema.py`) on ready batches, with the official
+ * config files and keys, checkpoints in the official layout after every epoch, and `--resume` from
+ * a run written here or by the official code.
+ */
+import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
+import { PRETRAINED } from '../../hub/pretrained.js';
+import { trainingArchitecture } from '../../train/architecture.js';
+import { listBatches } from '../../train/batches.js';
+import { loadConfig } from '../../train/config.js';
+import { type InitialWeights, trainOnBatches } from '../../train/run.js';
+import { trainSettings } from '../../train/settings.js';
+import type { StepRecord } from '../../train/trainer.js';
+import { FlattenError } from '../../util/errors.js';
+import { type Command, positiveInt, required, UsageError } from '../command.js';
+import { checkOutputPath } from '../output.js';
+
+const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+
+/** The per-step line on a terminal: epoch, step, rate, ETA, loss and rate. */
+function progressLine(r: StepRecord, steps: number, epochs: number, batch: number, elapsed: number): string {
+  const done = r.step + 1;
+  const rate = (done * batch) / elapsed;
+  const eta = clock(((steps - done) * batch) / rate);
+  return `epoch ${r.epoch + 1}/${epochs} step ${done}/${steps} ${rate.toFixed(1)} img/s ETA ${eta} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(3)} grad_norm ${r.gradNorm.toFixed(3)}`;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train or fine-tune with the official recipe (config, AdamW, schedule, EMA, checkpoints)',
+  usage: `flatten-vit train [--arch <name | config.json>] [--cfg <file.yaml>] --batches <dir> [--out <dir>]
+    [--checkpoint <file | pretrained name> | --resume <file.pth>] [--model-ema [--model-ema-decay D]]
+    [--save-grads <file.safetensors>] [--threads N] [--seed S] [--json] [--opts KEY VALUE ...]
+
+  --arch             a registered name or a {"family", "args"} JSON file (default: MODEL.TYPE of --cfg)
+  --cfg              an official config file (cfgs/*.yaml); keys not given keep config.py's defaults
+  --opts             KEY VALUE pairs overriding the config, e.g. --opts TRAIN.EPOCHS 30 DATA.BATCH_SIZE 32
+  --batches          folder of batch0_x.npy (B, 3, H, W) float32 and batch0_y.npy (B,) labels, batch1_..., in order;
+                     one epoch is all of them; B must equal DATA.BATCH_SIZE
+  --out              folder for ckpt_epoch_N.pth after every epoch and last.pth (official layout)
+  --checkpoint       initial weights (the official --pretrained)
+  --resume           continue a run from its checkpoint (weights, optimizer, scheduler, epoch, EMA)
+  --model-ema        keep an EMA of the weights (saved as state_dict_ema); --model-ema-decay (default 0.9999)
+  --save-grads       write the first step's gradients (official names, before clipping)
+  --threads          onnxruntime intra-op threads (default: all cores)
+  --seed             seed of initial weights and stochastic depth (default: SEED of the config)
+  --json             one line per step on stdout: {"epoch", "step", "loss", "lr", "grad_norm"}
+
+Example:
+  npx flatten-vit train --arch ../shared/fixtures/swin_mini/config.json \\
+    --cfg ../shared/fixtures/swin_mini/train/recipe.yaml --batches ../shared/fixtures/swin_mini/train/steps \\
+    --checkpoint ../shared/fixtures/swin_mini/checkpoint.pth --model-ema --model-ema-decay 0.99 --out run`,
+  options: {
+    arch: { type: 'string' },
+    cfg: { type: 'string' },
+    opts: { type: 'boolean' },
+    batches: { type: 'string' },
+    out: { type: 'string' },
+    checkpoint: { type: 'string' },
+    resume: { type: 'string' },
+    'model-ema': { type: 'boolean' },
+    'model-ema-decay': { type: 'string' },
+    'save-grads': { type: 'string' },
+    threads: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  async run(v, positionals) {
+    if (positionals.length && v.opts !== true)
+      throw new UsageError(`train: unexpected argument '${positionals[0]}' (config overrides go after --opts)`);
+    const batchesDir = required(v, 'batches', 'train');
+    if (v.checkpoint !== undefined && v.resume !== undefined) throw new UsageError('train: --checkpoint and --resume exclude each other');
+    const decayText = v['model-ema-decay'];
+    if (decayText !== undefined && v['model-ema'] !== true) throw new UsageError('train: --model-ema-decay needs --model-ema');
+    const decay = decayText === undefined ? 0.9999 : Number(decayText);
+    if (!(decay > 0 && decay < 1)) throw new UsageError(`train: --model-ema-decay must be between 0 and 1, found '${String(decayText)}'`);
+    const seedText = v.seed as string | undefined;
+    const seed = seedText === undefined ? undefined : Number(seedText);
+    if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`train: --seed must be an integer, found '${seedText}'`);
+
+    const config = loadConfig((v.cfg as string | undefined) ?? null, positionals);
+    const arch = trainingArchitecture(config, v.arch as string | undefined);
+    const settings = trainSettings(config, { emaDecay: v['model-ema'] === true ? decay : null });
+    if (settings.mixup > 0 || settings.cutmix > 0) {
+      throw new FlattenError(
+        'config',
+        `AUG.MIXUP ${settings.mixup} / AUG.CUTMIX ${settings.cutmix}: mixup and cutmix are not available with --batches yet; set --opts AUG.MIXUP 0.0 AUG.CUTMIX 0.0`,
+      );
+    }
+    const batches = listBatches(batchesDir);
+    const saveGrads = v['save-grads'] as string | undefined;
+    if (saveGrads)
+      checkOutputPath(
+        saveGrads,
+        batches.flatMap((b) => [b.x, b.y]),
+        '--save-grads',
+      );
+
+    let init: InitialWeights = { kind: 'scratch' };
+    if (typeof v.resume === 'string') init = { kind: 'resume', file: v.resume };
+    else if (typeof v.checkpoint === 'string') {
+      const spec = v.checkpoint;
+      if (isPretrainedName(spec)) {
+        if (PRETRAINED[spec].arch !== arch.name) {
+          throw new FlattenError('config', `--checkpoint ${spec} holds ${PRETRAINED[spec].arch} weights but the run trains ${arch.name}`);
+        }
+        init = { kind: 'checkpoint', file: await fetchPretrained(spec) };
+      } else init = { kind: 'checkpoint', file: spec };
+    }
+
+    const json = v.json === true;
+    const tty = !json && process.stderr.isTTY === true;
+    const out = v.out as string | undefined;
+    if (!out) process.stderr.write('flatten-vit: no --out folder: checkpoints will not be saved\n');
+    let epochStart = performance.now();
+    await trainOnBatches({
+      arch,
+      config,
+      settings,
+      batches,
+      init,
+      ...(out ? { out } : {}),
+      ...(saveGrads ? { saveGrads } : {}),
+      seed: seed ?? (config.tree.SEED as number),
+      threads: positiveInt(v, 'threads', 'train'),
+      onReady: (t) => {
+        if (!json) {
+          process.stderr.write(
+            `flatten-vit: training ${arch.name} (${arch.family.constructorName}), batch ${settings.batch}, ${batches.length} steps per epoch, epochs ${t.epoch + 1}-${settings.totalEpochs}\n`,
+          );
+        }
+        epochStart = performance.now();
+      },
+      onStep: (r, steps) => {
+        if (json) {
+          process.stdout.write(
+            `${JSON.stringify({ epoch: r.epoch + 1, step: r.step + 1, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm })}\n`,
+          );
+        } else if (tty) {
+          process.stderr.write(
+            `\r${progressLine(r, steps, settings.totalEpochs, settings.batch, (performance.now() - epochStart) / 1000)}\x1b[K`,
+          );
+        }
+      },
+      onEpoch: (epoch, seconds, saved) => {
+        if (tty) process.stderr.write('\n');
+        if (!json) process.stderr.write(`flatten-vit: epoch ${epoch} done in ${seconds.toFixed(1)} s${saved ? `, saved ${saved}` : ''}\n`);
+        epochStart = performance.now();
+      },
+    });
+  },
+};

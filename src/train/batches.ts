@@ -1,0 +1,47 @@
+/**
+ * A dataset of ready batches (`--batches <dir>`): `batch0_x.npy` (B, 3, H, W) float32 with
+ * `batch0_y.npy` (B,) integer labels, then `batch1_…`, taken in order; one epoch is all of them.
+ * Files are read when their step comes, and checked against the model before they are used.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNpy } from '../io/npy.js';
+import type { Tensor } from '../tensor.js';
+import { FlattenError } from '../util/errors.js';
+
+/** One batch on disk. */
+export interface BatchFiles {
+  readonly x: string;
+  readonly y: string;
+}
+
+/** Lists the batches of a folder, in order. */
+export function listBatches(dir: string): BatchFiles[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FlattenError('input', `${dir}: no such folder of batches`);
+  const out: BatchFiles[] = [];
+  for (let i = 0; existsSync(join(dir, `batch${i}_x.npy`)); i++) {
+    const y = join(dir, `batch${i}_y.npy`);
+    if (!existsSync(y)) throw new FlattenError('input', `${dir}: batch${i}_x.npy has no batch${i}_y.npy beside it`);
+    out.push({ x: join(dir, `batch${i}_x.npy`), y });
+  }
+  if (out.length === 0)
+    throw new FlattenError('input', `${dir}: holds no batch0_x.npy; expected batchI_x.npy (B, 3, H, W) and batchI_y.npy (B,) files`);
+  return out;
+}
+
+/** Reads one batch and checks it against the graph's batch and input shape. */
+export function readBatch(b: BatchFiles, batch: number, input: readonly number[]): { x: Tensor; labels: Float32Array } {
+  const x = readNpy(b.x);
+  const want = [batch, ...input];
+  if (x.shape.length !== 4 || x.shape.some((d, i) => d !== want[i])) {
+    throw new FlattenError(
+      'input',
+      `${b.x}: expected images of shape (${want.join(', ')}) (DATA.BATCH_SIZE, channels, height, width), found (${x.shape.join(', ')})`,
+    );
+  }
+  const y = readNpy(b.y);
+  if (y.shape.length !== 1 || y.shape[0] !== batch) {
+    throw new FlattenError('input', `${b.y}: expected ${batch} labels, shape (${batch}), found (${y.shape.join(', ')})`);
+  }
+  return { x, labels: y.data };
+}

@@ -1,0 +1,157 @@
+/**
+ * A whole training run over ready batches, as `main_ema.py` runs it: the initial weights (fresh, a
+ * checkpoint's, or a run to resume), every epoch from the start epoch to `EPOCHS + COOLDOWN_EPOCHS`,
+ * and after each epoch `ckpt_epoch_N.pth` and `last.pth` in the output folder.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { openCheckpoint } from '../checkpoint/open.js';
+import { encodeSafetensors } from '../checkpoint/safetensors.js';
+import { checkFit, weightLookup } from '../model_base.js';
+import { defineModel } from '../models/define.js';
+import type { Architecture } from '../models/registry.js';
+import { orderedParams } from '../models/state_order.js';
+import type { Tensor } from '../tensor.js';
+import { FlattenError } from '../util/errors.js';
+import { type BatchFiles, readBatch } from './batches.js';
+import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
+import type { TrainingConfig } from './config.js';
+import { smoothedTargets } from './criterion.js';
+import { initialWeights } from './init.js';
+import { paramGroups } from './optimizer.js';
+import type { TrainSettings } from './settings.js';
+import { type StepRecord, Trainer } from './trainer.js';
+
+/** Where the initial weights come from. */
+export type InitialWeights = { kind: 'scratch' } | { kind: 'checkpoint'; file: string } | { kind: 'resume'; file: string };
+
+/** Options of {@link trainOnBatches}. */
+export interface TrainRunOptions {
+  readonly arch: Architecture;
+  readonly config: TrainingConfig;
+  readonly settings: TrainSettings;
+  readonly batches: readonly BatchFiles[];
+  readonly init: InitialWeights;
+  /** Output folder for checkpoints; none are written without it. */
+  readonly out?: string;
+  /** Write the first step's gradients (official names, before clipping) here. */
+  readonly saveGrads?: string;
+  readonly seed?: number;
+  readonly threads?: number;
+  readonly onStep?: (rec: StepRecord, steps: number) => void;
+  readonly onEpoch?: (epoch: number, seconds: number, checkpoint: string | null) => void;
+  /** Called once the graph is built and the weights are loaded (before the first step). */
+  readonly onReady?: (trainer: Trainer) => void;
+}
+
+/** Checks that the output folder can be written and holds no other run's checkpoints. */
+export function prepareOutput(out: string, resumeFile: string | null): void {
+  const probe = join(out, `.flatten-vit-write-test.${process.pid}`);
+  try {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw new FlattenError(
+      'output',
+      `${out}: cannot write checkpoints there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  const resumingHere = resumeFile !== null && resolve(dirname(resumeFile)) === resolve(out);
+  const existing = readdirSync(out).filter((n) => /^(ckpt_epoch_\d+|last|max_acc)\.pth$/.test(n));
+  if (existing.length && !resumingHere) {
+    throw new FlattenError(
+      'output',
+      `${out}: already holds a run's checkpoints (${existing.slice(0, 3).join(', ')}); continue it with --resume ${join(out, 'last.pth')}, or choose another --out`,
+    );
+  }
+}
+
+/** Initial weights and resume state. */
+function initialState(o: TrainRunOptions) {
+  const def = defineModel(o.arch);
+  if (o.init.kind === 'scratch') return { weights: initialWeights(def.params, o.seed ?? 0), resume: undefined };
+  if (o.init.kind === 'checkpoint') {
+    const sd = openCheckpoint(o.init.file);
+    try {
+      const mapping = checkFit(def, sd, 'check --arch and --cfg against the checkpoint');
+      const lookup = weightLookup(sd, mapping, []);
+      return { weights: new Map(def.params.map((p) => [p.name, lookup(p.name)])), resume: undefined };
+    } finally {
+      sd.close();
+    }
+  }
+  const ordered = orderedParams(def.graph);
+  const groups = paramGroups(ordered, o.arch.family, o.settings.optimizer.weightDecay, 0);
+  const r = readResumeCheckpoint(o.init.file, ordered, groups, o.settings.optimizer.name);
+  return { weights: r.weights, resume: r.state };
+}
+
+/** What a finished run leaves. */
+export interface TrainResult {
+  /** Final weights by our names. */
+  readonly params: ReadonlyMap<string, Float32Array>;
+  /** Final EMA weights, with `--model-ema`. */
+  readonly ema: ReadonlyMap<string, Float32Array> | null;
+  /** Every step of this run. */
+  readonly records: readonly StepRecord[];
+}
+
+/**
+ * Trains on a folder of batches.
+ *
+ * @example
+ * ```ts
+ * await trainOnBatches({ arch, config, settings, batches: listBatches('steps'), init: { kind: 'scratch' }, out: 'run' });
+ * ```
+ */
+export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
+  if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
+  const { weights, resume } = initialState(o);
+  const steps = o.batches.length;
+  const trainer = await Trainer.create(o.arch, {
+    settings: o.settings,
+    stepsPerEpoch: steps,
+    weights,
+    runtime: o.threads ? { threads: o.threads } : {},
+    seed: o.seed,
+    ...(resume ? { resume } : {}),
+  });
+  const records: StepRecord[] = [];
+  try {
+    o.onReady?.(trainer);
+    const K = trainer.graph.numClasses;
+    let gradsWanted = o.saveGrads !== undefined;
+    for (let epoch = trainer.epoch; epoch < o.settings.totalEpochs; epoch++) {
+      trainer.epoch = epoch;
+      const start = performance.now();
+      for (let idx = 0; idx < steps; idx++) {
+        const b = o.batches[idx];
+        const { x, labels } = readBatch(b, o.settings.batch, trainer.graph.inputShape);
+        const targets = smoothedTargets(labels, K, o.settings.labelSmoothing, b.y);
+        const rec = await trainer.step(x, targets, idx, basename(b.x), (grads) => {
+          if (!gradsWanted) return;
+          gradsWanted = false;
+          const named = new Map<string, Tensor>(
+            trainer.graph.trained.map((p) => [p.official, { shape: p.shape, data: Float32Array.from(grads.get(p.name)!) }]),
+          );
+          const tmp = `${o.saveGrads}.${process.pid}.tmp`;
+          writeFileSync(tmp, encodeSafetensors(named));
+          renameSync(tmp, o.saveGrads!);
+        });
+        records.push(rec);
+        o.onStep?.(rec, steps);
+      }
+      let saved: string | null = null;
+      if (o.out) {
+        saved = join(o.out, `ckpt_epoch_${epoch + 1}.pth`);
+        saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1);
+        saveTrainingCheckpoint(join(o.out, 'last.pth'), trainer, o.config.tree, epoch + 1);
+      }
+      o.onEpoch?.(epoch + 1, (performance.now() - start) / 1000, saved);
+    }
+    return { params: trainer.params, ema: trainer.ema?.weights ?? null, records };
+  } finally {
+    await trainer.release();
+  }
+}
