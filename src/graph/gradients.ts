@@ -325,6 +325,13 @@ export const GRADIENTS: Readonly<Record<string, GradRule>> = {
     }
     return [dx, dGamma, dBeta];
   },
+  // y = x·Φ(x) (exact GELU, onnxruntime's contrib op):  dx = dy · (Φ(x) + x·φ(x))
+  Gelu: ({ g, node: n, dy: [d] }) => {
+    const x = n.inputs[0];
+    const cdf = op.mul(g, op.add(g, op.erf(g, op.mul(g, x, scalar(g, Math.SQRT1_2))), scalar(g, 1)), scalar(g, 0.5));
+    const pdf = op.mul(g, op.exp(g, op.mul(g, op.mul(g, x, x), scalar(g, -0.5))), scalar(g, 1 / Math.sqrt(2 * Math.PI)));
+    return [op.mul(g, d!, op.add(g, cdf, op.mul(g, x, pdf)))];
+  },
   // y = conv(x, w) + b
   Conv: ({ g, node: n, dy: [d], wants }) => [
     wants[0] ? convInputGrad(g, n, d!) : null,

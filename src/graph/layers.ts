@@ -257,8 +257,12 @@ export function dropPathRates(rate: number, blocks: number): number[] {
   return Array.from({ length: blocks }, (_, i) => (blocks > 1 ? Math.fround((rate * i) / (blocks - 1)) : 0));
 }
 
-/** Exact (erf) GELU, `0.5·x·(1 + erf(x/√2))`, written in the form onnxruntime fuses into one kernel. */
+/**
+ * Exact (erf) GELU, `0.5·x·(1 + erf(x/√2))`, written in the form onnxruntime fuses into one kernel.
+ * A training graph uses onnxruntime's Gelu directly, so that the backward pass keeps only x.
+ */
 export function gelu(g: Graph, x: Value): Value {
+  if (g.training) return g.node('Gelu', [x], {}, [g.shape(x)], undefined, 'com.microsoft')[0];
   const e = op.erf(g, op.div(g, x, g.constant('sqrt2', [], [Math.SQRT2])));
   const y = op.mul(g, x, op.add(g, e, g.constant('one', [], [1])));
   return op.mul(g, y, g.constant('half', [], [0.5]));

@@ -8,6 +8,9 @@ import { PbWriter } from './protobuf.js';
 
 /** The ONNX opset the graphs are written for. */
 export const OPSET = 17;
+
+/** onnxruntime's contrib operator domain (training graphs use its Gelu). */
+export const MS_DOMAIN = 'com.microsoft';
 const IR_VERSION = 8;
 
 const DATA_TYPE = { float32: 1, int8: 3, int64: 7, float64: 11 } as const;
@@ -97,6 +100,7 @@ export function serializeModel(g: Graph, weights: WeightLookup, opts: SerializeO
   const model = new PbWriter().int(1, IR_VERSION).string(2, 'flatten-vit').string(3, '0.1.0');
   model.message(7, graph);
   model.message(8, new PbWriter().string(1, '').int(2, OPSET));
+  if (g.nodes.some((n) => n.domain === MS_DOMAIN)) model.message(8, new PbWriter().string(1, MS_DOMAIN).int(2, 1));
   for (const [k, v] of Object.entries(opts.metadata ?? {})) model.message(14, new PbWriter().string(1, k).string(2, v));
   return model.finish();
 }

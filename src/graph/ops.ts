@@ -169,7 +169,9 @@ export function split(g: Graph, x: Value, axis: number, sizes: readonly number[]
 /** Repeats a (1, ...) tensor along the batch axis to the batch size of `like` (dynamic batch). */
 export function expandToBatch(g: Graph, x: Value, like: Value): Value {
   const sx = g.shape(x);
+  const full = [g.shape(like)[0], ...sx.slice(1)];
+  if (g.training) return g.node('Expand', [x, g.ints(full)], {}, [full])[0]; // the batch is fixed
   const batch = g.node('Shape', [like], { start: 0, end: 1 }, [[1]])[0];
   const target = g.node('Concat', [batch, g.ints(sx.slice(1))], { axis: 0 }, [[sx.length]])[0];
-  return g.node('Expand', [x, target], {}, [[g.shape(like)[0], ...sx.slice(1)]])[0];
+  return g.node('Expand', [x, target], {}, [full])[0];
 }

@@ -2,7 +2,7 @@
  * NumPy `.npy` files (versions 1 to 3): the model's inputs and outputs on disk. Reading checks the
  * header against the file before anything is allocated; writing produces little-endian float32.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { gatherAsFloat32 } from '../checkpoint/dtype.js';
 import { type DType, DTYPE_BYTES, formatShape, numel, type Tensor } from '../tensor.js';
 import { FlattenError, fileError } from '../util/errors.js';
@@ -16,15 +16,8 @@ const DESCR: Readonly<Record<string, DType>> = {
   '|u1': 'uint8',
 };
 
-/**
- * Parses `.npy` bytes into a float32 tensor (float16/float64/integer data is converted).
- *
- * @example
- * ```ts
- * const x = decodeNpy(readFileSync('input.npy'), 'input.npy'); // x.shape = [1, 3, 224, 224]
- * ```
- */
-export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
+/** The header of a `.npy` file: dtype, shape and where the data starts. */
+function parseHeader(bytes: Uint8Array, file: string): { descr: string; dtype: DType; shape: number[]; dataStart: number } {
   const bad = (msg: string) => fileError('format', file, `is not a valid .npy file: ${msg}`);
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || !magic.every((b, i) => bytes[i] === b)) throw bad('missing the \\x93NUMPY magic');
@@ -55,8 +48,48 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
     .filter((s) => s.length > 0)
     .map((s) => Number(s));
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`invalid shape (${shapeText})`);
+  return { descr, dtype, shape, dataStart: start + headerLen };
+}
+
+/**
+ * The shape a `.npy` file declares, from its header alone (the data is not read).
+ *
+ * @example
+ * ```ts
+ * readNpyShape('batch0_x.npy'); // [32, 3, 224, 224]
+ * ```
+ */
+export function readNpyShape(path: string): number[] {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const head = new Uint8Array(Math.min(fstatSync(fd).size, 65536 + 12));
+    readSync(fd, head, 0, head.length, 0);
+    return parseHeader(head, path).shape;
+  } catch (e) {
+    if (e instanceof FlattenError) throw e;
+    throw fileError(
+      'io',
+      path,
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read (${(e as NodeJS.ErrnoException).code})`,
+    );
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * Parses `.npy` bytes into a float32 tensor (float16/float64/integer data is converted).
+ *
+ * @example
+ * ```ts
+ * const x = decodeNpy(readFileSync('input.npy'), 'input.npy'); // x.shape = [1, 3, 224, 224]
+ * ```
+ */
+export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
+  const bad = (msg: string) => fileError('format', file, `is not a valid .npy file: ${msg}`);
+  const { descr, dtype, shape, dataStart } = parseHeader(bytes, file);
   const count = numel(shape);
-  const dataStart = start + headerLen;
   const need = count * DTYPE_BYTES[dtype];
   if (count > 2 ** 31 - 1 || bytes.length - dataStart !== need) {
     throw bad(`header declares ${formatShape(shape)} ${descr} (${need} bytes of data) but the file holds ${bytes.length - dataStart}`);

@@ -54,6 +54,7 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
     options.interOpNumThreads = 1;
   }
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+  if (opts.memoryPattern === false) options.enableMemPattern = false;
   const session = await ort.InferenceSession.create(model, options);
   return wrapSession(session, (data, dims) => new ort.Tensor('float32', data, dims));
 }

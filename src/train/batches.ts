@@ -5,9 +5,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy } from '../io/npy.js';
+import { readNpy, readNpyShape } from '../io/npy.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
+import { smoothedTargets } from './criterion.js';
 
 /** One batch on disk. */
 export interface BatchFiles {
@@ -29,19 +30,38 @@ export function listBatches(dir: string): BatchFiles[] {
   return out;
 }
 
+/**
+ * Checks every batch before training starts: the images' shapes from their headers, and the labels
+ * (shape and range), so that a bad file stops the run before its first step rather than in the middle.
+ */
+export function checkBatches(batches: readonly BatchFiles[], batch: number, input: readonly number[], classes: number): void {
+  for (const b of batches) {
+    checkImages(b.x, readNpyShape(b.x), batch, input);
+    smoothedTargets(readLabels(b.y, batch), classes, 0, b.y);
+  }
+}
+
+function checkImages(file: string, shape: readonly number[], batch: number, input: readonly number[]): void {
+  const want = [batch, ...input];
+  if (shape.length !== 4 || shape.some((d, i) => d !== want[i])) {
+    throw new FlattenError(
+      'input',
+      `${file}: expected images of shape (${want.join(', ')}) (DATA.BATCH_SIZE, channels, height, width), found (${shape.join(', ')})`,
+    );
+  }
+}
+
+function readLabels(file: string, batch: number): Float32Array {
+  const y = readNpy(file);
+  if (y.shape.length !== 1 || y.shape[0] !== batch) {
+    throw new FlattenError('input', `${file}: expected ${batch} labels, shape (${batch}), found (${y.shape.join(', ')})`);
+  }
+  return y.data;
+}
+
 /** Reads one batch and checks it against the graph's batch and input shape. */
 export function readBatch(b: BatchFiles, batch: number, input: readonly number[]): { x: Tensor; labels: Float32Array } {
   const x = readNpy(b.x);
-  const want = [batch, ...input];
-  if (x.shape.length !== 4 || x.shape.some((d, i) => d !== want[i])) {
-    throw new FlattenError(
-      'input',
-      `${b.x}: expected images of shape (${want.join(', ')}) (DATA.BATCH_SIZE, channels, height, width), found (${x.shape.join(', ')})`,
-    );
-  }
-  const y = readNpy(b.y);
-  if (y.shape.length !== 1 || y.shape[0] !== batch) {
-    throw new FlattenError('input', `${b.y}: expected ${batch} labels, shape (${batch}), found (${y.shape.join(', ')})`);
-  }
-  return { x, labels: y.data };
+  checkImages(b.x, x.shape, batch, input);
+  return { x, labels: readLabels(b.y, batch) };
 }

@@ -13,7 +13,7 @@ import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
-import { type BatchFiles, readBatch } from './batches.js';
+import { type BatchFiles, checkBatches, readBatch } from './batches.js';
 import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { smoothedTargets } from './criterion.js';
@@ -106,6 +106,8 @@ export interface TrainResult {
  * ```
  */
 export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
+  const [h, w] = o.arch.family.inputSize(o.arch.args);
+  checkBatches(o.batches, o.settings.batch, [o.arch.args.in_chans as number, h, w], o.arch.args.num_classes as number);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
   const { weights, resume } = initialState(o);
   const steps = o.batches.length;

@@ -119,7 +119,7 @@ export class Trainer {
     }
     const session = await createSession(
       serializeModel(graph.graph, () => new Float32Array()),
-      o.runtime ?? {},
+      { memoryPattern: false, ...o.runtime },
     );
     const random = seededRandom(o.seed ?? 0);
     return new Trainer(graph, session, params, ordered, optimizer, schedule, o.stepsPerEpoch, o.settings, ema, o.resume, random);

@@ -112,7 +112,6 @@ Example:
     const json = v.json === true;
     const tty = !json && process.stderr.isTTY === true;
     const out = v.out as string | undefined;
-    if (!out) process.stderr.write('flatten-vit: no --out folder: checkpoints will not be saved\n');
     let epochStart = performance.now();
     await trainOnBatches({
       arch,
@@ -125,6 +124,7 @@ Example:
       seed: seed ?? (config.tree.SEED as number),
       threads: positiveInt(v, 'threads', 'train'),
       onReady: (t) => {
+        if (!out) process.stderr.write('flatten-vit: warning: no --out folder, so no checkpoints will be saved\n');
         if (!json) {
           process.stderr.write(
             `flatten-vit: training ${arch.name} (${arch.family.constructorName}), batch ${settings.batch}, ${batches.length} steps per epoch, epochs ${t.epoch + 1}-${settings.totalEpochs}\n`,

@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PyOrderedDict, PyTensor } from '../../src/checkpoint/pickle_writer.js';
+import { saveTorch } from '../../src/checkpoint/torch_save.js';
+import { encodeNpy, readNpy } from '../../src/io/npy.js';
+import { cli, expectCleanFailure } from '../helpers/cli.js';
+import { fixture, REPO } from '../helpers/fixtures.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flatten-train-cli-'));
+});
+
+const CASE = 'pvt_v2_mini';
+const base = (extra: string[]) => [
+  'train',
+  '--arch',
+  fixture(CASE, 'config.json'),
+  '--cfg',
+  fixture(CASE, 'train/recipe.yaml'),
+  '--batches',
+  fixture(CASE, 'train/steps'),
+  '--threads',
+  '1',
+  ...extra,
+];
+
+describe('flatten-vit train', () => {
+  it('runs the official loop: one JSON line per step, checkpoints every epoch that predict reads', () => {
+    const out = join(dir, 'run');
+    const r = cli(
+      base(['--checkpoint', fixture(CASE, 'checkpoint.pth'), '--model-ema', '--model-ema-decay', '0.99', '--out', out, '--json']),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const ref = JSON.parse(readFileSync(fixture(CASE, 'train/reference.json'), 'utf8')) as { losses: number[]; lrs: number[] };
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { epoch: number; step: number; loss: number; lr: number; grad_norm: number });
+    expect(lines.map((l) => [l.epoch, l.step])).toEqual([1, 2].flatMap((e) => [1, 2, 3, 4].map((s) => [e, s])));
+    lines.forEach((l, i) => {
+      expect(Math.abs(l.loss / ref.losses[i] - 1)).toBeLessThan(1e-5);
+      expect(Math.abs(l.lr / ref.lrs[i] - 1)).toBeLessThan(1e-6);
+      expect(l.grad_norm).toBeGreaterThan(0);
+    });
+    expect(readdirSync(out).sort()).toEqual(['ckpt_epoch_1.pth', 'ckpt_epoch_2.pth', 'last.pth']);
+    const logits = join(dir, 'logits.npy');
+    const p = cli([
+      'predict',
+      '--arch',
+      fixture(CASE, 'config.json'),
+      '--checkpoint',
+      join(out, 'last.pth'),
+      '--ema',
+      '--input',
+      fixture(CASE, 'input.npy'),
+      '--save-logits',
+      logits,
+    ]);
+    expect(p.status, p.stderr).toBe(0);
+    expect(readNpy(logits).shape).toEqual([readNpy(fixture(CASE, 'input.npy')).shape[0], 10]);
+  }, 120_000);
+
+  it('refuses to overwrite another run, and continues one with --resume', () => {
+    const out = join(dir, 'run');
+    const again = expectCleanFailure(cli(base(['--out', out])));
+    expect(again).toMatch(/already holds a run's checkpoints.*--resume/);
+    const r = cli(base(['--resume', join(out, 'ckpt_epoch_1.pth'), '--model-ema', '--model-ema-decay', '0.99', '--out', out, '--json']));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+  }, 120_000);
+
+  const badYaml = () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'TRAIN:\n  EPOCHS: [1, 2\n');
+    return f;
+  };
+  const unknownKey = () => {
+    const f = join(dir, 'unknown.yaml');
+    writeFileSync(f, 'TRAIN:\n  EPOCH: 3\n');
+    return f;
+  };
+  const batchDir = (
+    name: string,
+    edit: (x: { shape: readonly number[]; data: Float32Array }, y: { shape: readonly number[]; data: Float32Array }) => void,
+  ) => {
+    const d = join(dir, name);
+    mkdirSync(d, { recursive: true });
+    const x: { shape: readonly number[]; data: Float32Array } = { ...readNpy(fixture(CASE, 'train/steps/batch0_x.npy')) };
+    const y = readNpy(fixture(CASE, 'train/steps/batch0_y.npy'));
+    edit(x, y);
+    writeFileSync(join(d, 'batch0_x.npy'), encodeNpy(x));
+    writeFileSync(join(d, 'batch0_y.npy'), encodeNpy(y));
+    return d;
+  };
+
+  const failures: [string, () => string[], RegExp][] = [
+    [
+      'a config key that does not exist',
+      () => ['train', '--arch', fixture(CASE, 'config.json'), '--cfg', unknownKey(), '--batches', fixture(CASE, 'train/steps')],
+      /unknown\.yaml: unknown config key TRAIN\.EPOCH/,
+    ],
+    ['an --opts key that does not exist', () => base(['--opts', 'TRAIN.NOPE', '1']), /--opts: unknown config key TRAIN\.NOPE/],
+    [
+      'a YAML file that is not one',
+      () => ['train', '--arch', fixture(CASE, 'config.json'), '--cfg', badYaml(), '--batches', fixture(CASE, 'train/steps')],
+      /bad\.yaml: not a YAML file/,
+    ],
+    ['a value of the wrong type', () => base(['--opts', 'TRAIN.EPOCHS', 'many']), /TRAIN\.EPOCHS must be a number/],
+    [
+      'batches whose shape does not fit',
+      () => [
+        'train',
+        '--arch',
+        fixture(CASE, 'config.json'),
+        '--cfg',
+        fixture(CASE, 'train/recipe.yaml'),
+        '--batches',
+        batchDir('small', (x) => (x.shape = [2, 3, 32, 128])),
+        '--threads',
+        '1',
+      ],
+      /batch0_x\.npy: expected images of shape \(\d+, 3, 64, 64\) \(DATA\.BATCH_SIZE/,
+    ],
+    [
+      'labels outside the classes',
+      () => [
+        'train',
+        '--arch',
+        fixture(CASE, 'config.json'),
+        '--cfg',
+        fixture(CASE, 'train/recipe.yaml'),
+        '--batches',
+        batchDir('labels', (_, y) => (y.data[1] = 10)),
+        '--threads',
+        '1',
+      ],
+      /batch0_y\.npy: label 10 at position 1 is outside the model's 10 classes/,
+    ],
+    [
+      'a resume checkpoint of another architecture',
+      () => base(['--resume', fixture('swin_mini', 'train/epoch1.pth')]),
+      /is for another architecture/,
+    ],
+    [
+      'a resume checkpoint without optimizer state',
+      () => {
+        const f = join(dir, 'weights-only.pth');
+        saveTorch(f, new Map([['model', new PyOrderedDict([['head.weight', new PyTensor('float32', [1], new Float32Array(1))]])]]));
+        return base(['--resume', f]);
+      },
+      /has no optimizer state, so the run cannot be resumed; use --checkpoint/,
+    ],
+    [
+      'an output folder that cannot be written',
+      () => {
+        const f = join(dir, 'a-file');
+        writeFileSync(f, 'x');
+        return base(['--out', join(f, 'sub')]);
+      },
+      /a-file\/sub: cannot write checkpoints there/,
+    ],
+  ];
+  for (const [what, args, message] of failures) {
+    it(`fails in one line on ${what}`, () => {
+      expect(expectCleanFailure(cli(args()))).toMatch(message);
+    }, 60_000);
+  }
+});
+
+describe('checkpoint saving', () => {
+  it('leaves the previous checkpoint intact when the save is killed', async () => {
+    const path = join(dir, 'kill.pth');
+    copyFileSync(fixture(CASE, 'train/epoch1.pth'), path);
+    const before = readFileSync(path);
+    const script = join(dir, 'save-big.mts');
+    writeFileSync(
+      script,
+      `import { saveTorch } from ${JSON.stringify(join(REPO, 'src/checkpoint/torch_save.ts'))};
+import { PyTensor } from ${JSON.stringify(join(REPO, 'src/checkpoint/pickle_writer.ts'))};
+const big = new Float32Array(96 * 2 ** 20).fill(1);
+process.stdout.write('start\\n');
+saveTorch(${JSON.stringify(path)}, new Map([['model', new Map([['w', new PyTensor('float32', [big.length], big)]])]]));
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO });
+    await new Promise<void>((done) => child.stdout.once('data', () => done()));
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const after = readFileSync(path);
+    // either the old file untouched, or (if the save finished first) the complete new one
+    if (after.length === before.length) expect(after.equals(before)).toBe(true);
+    else expect(after.length).toBeGreaterThan(96 * 2 ** 22);
+    expect(existsSync(path)).toBe(true);
+  }, 60_000);
+});

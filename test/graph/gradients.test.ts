@@ -1,0 +1,112 @@
+/**
+ * Every gradient rule against finite differences: one tiny graph per rule (several where the
+ * operator has cases: broadcasting, weight products, strides, groups, permutations), loss
+ * Σ y·R with a fixed random R, gradients from onnxruntime in float32, differences in float64.
+ */
+import { describe, expect, it } from 'vitest';
+import { float, Graph, type Value } from '../../src/graph/graph.js';
+import { GRADIENTS } from '../../src/graph/gradients.js';
+import * as op from '../../src/graph/ops.js';
+import { gradCheck, normalRandom } from '../helpers/gradcheck.js';
+
+interface Case {
+  /** Inputs: name → shape; `positive` inputs are drawn in [0.5, 1.5] (Log, Sqrt, Pow, Div). */
+  inputs: Record<string, number[]>;
+  positive?: string[];
+  build: (g: Graph, x: Record<string, Value>) => Value;
+}
+
+const conv = (g: Graph, x: Value, w: Value, b: Value | null, stride: number, pad: number, groups: number) =>
+  op.conv(g, x, w, b, { stride, pad, groups });
+
+const CASES: Record<string, Case[]> = {
+  Identity: [{ inputs: { a: [2, 3] }, build: (g, x) => g.node('Identity', [x.a], {}, [[2, 3]])[0] }],
+  Add: [{ inputs: { a: [2, 3, 4], b: [1, 3, 1] }, build: (g, x) => op.add(g, x.a, x.b) }],
+  Sub: [{ inputs: { a: [4], b: [2, 3, 4] }, build: (g, x) => op.sub(g, x.a, x.b) }],
+  Mul: [{ inputs: { a: [2, 3, 4], b: [3, 1] }, build: (g, x) => op.mul(g, x.a, x.b) }],
+  Div: [{ inputs: { a: [2, 3, 4], b: [1, 3, 4] }, positive: ['b'], build: (g, x) => op.div(g, x.a, x.b) }],
+  Pow: [{ inputs: { a: [2, 5] }, positive: ['a'], build: (g, x) => g.node('Pow', [x.a, g.constant('p', [], [3])], {}, [[2, 5]])[0] }],
+  Neg: [{ inputs: { a: [2, 3] }, build: (g, x) => op.neg(g, x.a) }],
+  Reciprocal: [{ inputs: { a: [2, 3] }, positive: ['a'], build: (g, x) => op.reciprocal(g, x.a) }],
+  Sqrt: [{ inputs: { a: [2, 3] }, positive: ['a'], build: (g, x) => op.sqrt(g, x.a) }],
+  Exp: [{ inputs: { a: [2, 3] }, build: (g, x) => op.exp(g, x.a) }],
+  Log: [{ inputs: { a: [2, 3] }, positive: ['a'], build: (g, x) => op.log(g, x.a) }],
+  Relu: [{ inputs: { a: [3, 7] }, build: (g, x) => op.relu(g, x.a) }],
+  Softplus: [{ inputs: { a: [3, 4] }, build: (g, x) => op.softplus(g, x.a) }],
+  Erf: [{ inputs: { a: [3, 4] }, build: (g, x) => op.erf(g, x.a) }],
+  Gelu: [{ inputs: { a: [3, 4] }, build: (g, x) => g.node('Gelu', [x.a], {}, [[3, 4]], undefined, 'com.microsoft')[0] }],
+  MatMul: [
+    { inputs: { a: [2, 3, 4], w: [4, 5] }, build: (g, x) => op.matmul(g, x.a, x.w) },
+    { inputs: { w: [3, 4], a: [2, 4, 5] }, build: (g, x) => op.matmul(g, x.w, x.a) },
+    { inputs: { a: [2, 2, 3, 4], b: [2, 1, 4, 3] }, build: (g, x) => op.matmul(g, x.a, x.b) },
+  ],
+  Transpose: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.transpose(g, x.a, [2, 0, 1]) }],
+  Reshape: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reshape(g, x.a, [2, 12]) }],
+  Expand: [{ inputs: { a: [1, 3, 1] }, build: (g, x) => g.node('Expand', [x.a, g.ints([2, 3, 4])], {}, [[2, 3, 4]])[0] }],
+  Tile: [{ inputs: { a: [2, 1, 3] }, build: (g, x) => g.node('Tile', [x.a, g.ints([3, 1, 2])], {}, [[6, 1, 6]])[0] }],
+  Gather: [
+    { inputs: { a: [2, 5, 3] }, build: (g, x) => op.gather(g, x.a, [3, 0, 4, 1, 2], 1) },
+    { inputs: { a: [4, 3] }, build: (g, x) => op.gather(g, x.a, [0, 2, 2, 3, 0, 0, 1], 0) },
+  ],
+  Concat: [{ inputs: { a: [2, 3], b: [2, 2] }, build: (g, x) => op.concat(g, [x.a, x.b], 1) }],
+  Split: [{ inputs: { a: [2, 6] }, build: (g, x) => op.split(g, x.a, 1, [2, 1, 3])[2] }],
+  Slice: [{ inputs: { a: [2, 6, 3] }, build: (g, x) => op.slice(g, x.a, 1, 1, 4) }],
+  Pad: [{ inputs: { a: [2, 3] }, build: (g, x) => g.node('Pad', [x.a, g.ints([0, 2, 1, 0])], {}, [[3, 5]])[0] }],
+  ReduceSum: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceSum(g, x.a, [0, 2], false) }],
+  ReduceMean: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceMean(g, x.a, [1]) }],
+  ReduceL2: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceL2(g, x.a, [1]) }],
+  Softmax: [{ inputs: { a: [2, 3, 5] }, build: (g, x) => op.softmax(g, x.a, -1) }],
+  LogSoftmax: [{ inputs: { a: [3, 5] }, build: (g, x) => g.node('LogSoftmax', [x.a], { axis: 1 }, [[3, 5]])[0] }],
+  LayerNormalization: [
+    {
+      inputs: { a: [2, 3, 6], s: [6], b: [6] },
+      build: (g, x) =>
+        g.node('LayerNormalization', [x.a, x.s, x.b], { axis: -1, epsilon: float(1e-5) }, [
+          [2, 3, 6],
+          [2, 3, 1],
+          [2, 3, 1],
+        ])[0],
+    },
+  ],
+  Conv: [
+    { inputs: { x: [2, 3, 7, 7], w: [4, 3, 3, 3], b: [4] }, build: (g, x) => conv(g, x.x, x.w, x.b, 2, 1, 1) },
+    { inputs: { x: [2, 4, 6, 6], w: [4, 1, 5, 5], b: [4] }, build: (g, x) => conv(g, x.x, x.w, x.b, 1, 2, 4) },
+    { inputs: { x: [2, 3, 8, 8], w: [5, 3, 4, 4] }, build: (g, x) => conv(g, x.x, x.w, null, 4, 0, 1) },
+    { inputs: { x: [1, 2, 9, 9], w: [3, 2, 7, 7], b: [3] }, build: (g, x) => conv(g, x.x, x.w, x.b, 4, 2, 1) },
+  ],
+};
+
+describe('gradient rules against finite differences', () => {
+  it('every rule in the table has a case', () => {
+    expect(Object.keys(GRADIENTS).filter((k) => !CASES[k])).toEqual([]);
+  });
+
+  for (const [opName, cases] of Object.entries(CASES)) {
+    cases.forEach((c, ci) => {
+      it(`${opName} #${ci + 1}`, async () => {
+        const g = new Graph('fp32', { batch: 1 });
+        const x: Record<string, Value> = {};
+        const rnd = normalRandom(ci + 11);
+        const feeds = new Map<string, { shape: number[]; data: Float32Array }>();
+        for (const [name, shape] of Object.entries(c.inputs)) {
+          x[name] = g.fixedInput(name, shape);
+          const n = shape.reduce((a, b) => a * b, 1);
+          const positive = c.positive?.includes(name);
+          feeds.set(name, { shape, data: Float32Array.from({ length: n }, () => (positive ? 1 + 0.5 * Math.tanh(rnd()) : rnd())) });
+        }
+        const y = c.build(g, x);
+        const ys = g.shape(y);
+        const r = g.constant(
+          'R',
+          ys,
+          Float32Array.from({ length: ys.reduce((a, b) => a * b, 1) }, () => rnd()),
+        );
+        const loss = op.reduceSum(g, op.mul(g, y, r), [...ys.keys()], false);
+        const { checks } = await gradCheck(g, loss, Object.keys(c.inputs), feeds, { h: 1e-5 });
+        const worst = Math.max(...checks.map((k) => k.error));
+        console.log(`[grad] ${opName} #${ci + 1}: worst relative error ${worst.toExponential(2)}`);
+        for (const k of checks) expect(k.error, `${opName} d/d${k.input}: ${k.analytic} vs ${k.numeric}`).toBeLessThan(1e-4);
+      });
+    });
+  }
+});
