@@ -102,6 +102,14 @@ function configValue(v: ConfigValue): PyValue {
 
 const floats = (v: readonly number[]): PyValue[] => v.map((x) => pyFloat(x));
 
+/** The config as the official run holds it when it saves: the three learning rates scaled by `BATCH_SIZE / 512`. */
+function runningConfig(config: ConfigTree): ConfigTree {
+  const train = { ...(config.TRAIN as ConfigTree) };
+  const scale = ((config.DATA as ConfigTree).BATCH_SIZE as number) / 512;
+  for (const k of ['BASE_LR', 'WARMUP_LR', 'MIN_LR']) train[k] = (train[k] as number) * scale;
+  return { ...config, TRAIN: train };
+}
+
 /**
  * Writes the checkpoint of `t` after `epoch` epochs (1-based, as the official `epoch + 1`), atomically.
  *
@@ -128,7 +136,7 @@ export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigT
   ]);
   if (t.ema) root.set('max_accuracy_e', pyFloat(t.maxAccuracyEma));
   root.set('epoch', epoch);
-  root.set('config', configValue(config));
+  root.set('config', configValue(runningConfig(config)));
   if (t.ema) root.set('state_dict_ema', stateDict(t.graph.graph, t.ema.weights));
   saveTorch(path, root);
 }
