@@ -10,6 +10,7 @@ import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import { checkFit, weightLookup } from '../model_base.js';
 import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
+import { seededRandom } from '../models/init.js';
 import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
@@ -18,6 +19,7 @@ import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { smoothedTargets } from './criterion.js';
 import { initialWeights } from './init.js';
+import { mixupBatch } from './mixup.js';
 import { paramGroups } from './optimizer.js';
 import type { TrainSettings } from './settings.js';
 import { type StepRecord, Trainer } from './trainer.js';
@@ -123,6 +125,7 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
   try {
     o.onReady?.(trainer);
     const K = trainer.graph.numClasses;
+    const mixRandom = seededRandom((o.seed ?? 0) + 1);
     let gradsWanted = o.saveGrads !== undefined;
     for (let epoch = trainer.epoch; epoch < o.settings.totalEpochs; epoch++) {
       trainer.epoch = epoch;
@@ -130,7 +133,9 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
       for (let idx = 0; idx < steps; idx++) {
         const b = o.batches[idx];
         const { x, labels } = readBatch(b, o.settings.batch, trainer.graph.inputShape);
-        const targets = smoothedTargets(labels, K, o.settings.labelSmoothing, b.y);
+        const targets = o.settings.mixing
+          ? mixupBatch(x.data, x.shape, labels, { ...o.settings.mixing, numClasses: K }, mixRandom)
+          : smoothedTargets(labels, K, o.settings.labelSmoothing, b.y);
         const rec = await trainer.step(x, targets, idx, basename(b.x), (grads) => {
           if (!gradsWanted) return;
           gradsWanted = false;

@@ -6,7 +6,31 @@
 import { FlattenError } from '../util/errors.js';
 import { get, num, type TrainingConfig } from './config.js';
 import type { OptimizerSettings } from './optimizer.js';
+import type { MixupSettings } from './mixup.js';
 import type { ScheduleSettings } from './schedule.js';
+
+/** `data/build.py`'s Mixup arguments, or null when `AUG.MIXUP` and `AUG.CUTMIX` are 0 and no minmax is set. */
+function mixingSettings(cfg: TrainingConfig): MixupSettings | null {
+  const minmax = get(cfg, 'AUG.CUTMIX_MINMAX') as number[] | null;
+  const mixupAlpha = num(cfg, 'AUG.MIXUP');
+  const cutmixAlpha = num(cfg, 'AUG.CUTMIX');
+  if (!(mixupAlpha > 0 || cutmixAlpha > 0 || minmax)) return null;
+  const mode = String(get(cfg, 'AUG.MIXUP_MODE'));
+  if (mode !== 'batch' && mode !== 'pair' && mode !== 'elem')
+    throw new FlattenError('config', `AUG.MIXUP_MODE must be batch, pair or elem, found ${mode}`);
+  if (minmax && (minmax.length !== 2 || !(minmax[0] < minmax[1])))
+    throw new FlattenError('config', `AUG.CUTMIX_MINMAX must be [min, max] with min < max, found ${JSON.stringify(minmax)}`);
+  return {
+    mixupAlpha,
+    cutmixAlpha,
+    cutmixMinmax: minmax ? [minmax[0], minmax[1]] : null,
+    prob: num(cfg, 'AUG.MIXUP_PROB'),
+    switchProb: num(cfg, 'AUG.MIXUP_SWITCH_PROB'),
+    mode,
+    labelSmoothing: num(cfg, 'MODEL.LABEL_SMOOTHING'),
+    numClasses: num(cfg, 'MODEL.NUM_CLASSES'),
+  };
+}
 
 /** The resolved training settings. */
 export interface TrainSettings {
@@ -17,8 +41,8 @@ export interface TrainSettings {
   /** Global gradient norm limit, or null (no clipping). */
   readonly clipGrad: number | null;
   readonly labelSmoothing: number;
-  readonly mixup: number;
-  readonly cutmix: number;
+  /** Mixup/CutMix settings, or null when both are off. */
+  readonly mixing: MixupSettings | null;
   /** EMA decay, or null without `--model-ema`. */
   readonly emaDecay: number | null;
   /** The schedule for a given number of steps per epoch. */
@@ -61,8 +85,7 @@ export function trainSettings(cfg: TrainingConfig, opts: { emaDecay: number | nu
     },
     clipGrad: clip ? clip : null,
     labelSmoothing: num(cfg, 'MODEL.LABEL_SMOOTHING'),
-    mixup: num(cfg, 'AUG.MIXUP'),
-    cutmix: num(cfg, 'AUG.CUTMIX'),
+    mixing: mixingSettings(cfg),
     emaDecay: opts.emaDecay,
     schedule: (steps, groups) => ({
       name: sched,

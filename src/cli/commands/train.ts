@@ -82,12 +82,6 @@ Example:
     const config = loadConfig((v.cfg as string | undefined) ?? null, positionals);
     const arch = trainingArchitecture(config, v.arch as string | undefined);
     const settings = trainSettings(config, { emaDecay: v['model-ema'] === true ? decay : null });
-    if (settings.mixup > 0 || settings.cutmix > 0) {
-      throw new FlattenError(
-        'config',
-        `AUG.MIXUP ${settings.mixup} / AUG.CUTMIX ${settings.cutmix}: mixup and cutmix are not available with --batches yet; set --opts AUG.MIXUP 0.0 AUG.CUTMIX 0.0`,
-      );
-    }
     const batches = listBatches(batchesDir);
     const saveGrads = v['save-grads'] as string | undefined;
     if (saveGrads)
