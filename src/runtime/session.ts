@@ -2,7 +2,11 @@
  * The Node runtime: onnxruntime-node sessions. Only the runtime folder imports onnxruntime; the
  * browser runtime (`web.ts`) implements the same `RuntimeSession` with onnxruntime-web.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { FlattenError } from '../util/errors.js';
 import type { Tensor64 } from '../tensor.js';
 import type { RuntimeOptions, RuntimeSession } from './types.js';
 import { wrapSession } from './wrap.js';
@@ -55,6 +59,44 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
   }
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
   if (opts.memoryPattern === false) options.enableMemPattern = false;
-  const session = await ort.InferenceSession.create(model, options);
+  const eps = opts.executionProviders ?? ['cpu'];
+  checkExecutionProviders(eps);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, options);
+  } catch (e) {
+    const gpu = eps.find((ep) => ep === 'cuda' || ep === 'tensorrt');
+    if (gpu) {
+      throw new FlattenError(
+        'runtime',
+        `--ep ${gpu}: onnxruntime could not start its ${gpu} provider (${(e as Error).message.split('\n')[0]}); it needs an NVIDIA GPU with CUDA 12 and cuDNN 9 installed and on the library path`,
+      );
+    }
+    throw e;
+  }
   return wrapSession(session, (data, dims) => new ort.Tensor('float32', data, dims));
+}
+
+/**
+ * Fails with one line, before onnxruntime prints anything, when an execution provider is not one
+ * this onnxruntime-node offers, or is one whose libraries its install step did not download (CUDA
+ * and TensorRT on Linux x64).
+ */
+function checkExecutionProviders(eps: readonly string[]): void {
+  const supported = ort.listSupportedBackends();
+  for (const ep of eps) {
+    const backend = supported.find((b) => b.name === ep);
+    if (!backend) {
+      throw new FlattenError('runtime', `--ep ${ep}: onnxruntime-node on this platform offers ${supported.map((b) => b.name).join(', ')}`);
+    }
+    if (backend.bundled) continue;
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const lib = join(pkg, 'bin', 'napi-v6', process.platform, process.arch, `libonnxruntime_providers_${ep}.so`);
+    if (!existsSync(lib)) {
+      throw new FlattenError(
+        'runtime',
+        `--ep ${ep}: onnxruntime-node was installed without its ${ep} provider (${lib} is missing; its install step downloads it unless ONNXRUNTIME_NODE_INSTALL=skip); reinstall it with network access: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install, on a machine with CUDA 12 and cuDNN 9`,
+      );
+    }
+  }
 }

@@ -118,4 +118,14 @@ describe('flatten-vit predict', () => {
     expect(expectCleanFailure(u)).toMatch(/--checkpoint is required/);
     expect(expectCleanFailure(cli(['predict', '--bogus']))).toMatch(/Unknown option '--bogus'/);
   });
+  it('explains an execution provider that is not there in one line', () => {
+    const out = join(dir, 'ep.npy');
+    const cuda = expectCleanFailure(cli([...base(fixture('pvt_mini', 'checkpoint.pth')), '--save-logits', out, '--ep', 'cuda']));
+    expect(cuda).toMatch(
+      /--ep cuda: onnxruntime(-node was installed without its cuda provider| could not start its cuda provider).*CUDA 12/,
+    );
+    const bogus = expectCleanFailure(cli([...base(fixture('pvt_mini', 'checkpoint.pth')), '--save-logits', out, '--ep', 'bogus']));
+    expect(bogus).toMatch(/--ep bogus: onnxruntime-node on this platform offers cpu/);
+    expect(existsSync(out)).toBe(false);
+  });
 });
