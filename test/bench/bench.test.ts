@@ -23,6 +23,32 @@ describe('bench', () => {
     );
   });
 
+  it('bench --train --json times training steps and reports the documented keys', () => {
+    const r = cli([
+      'bench',
+      '--train',
+      '--arch',
+      fixture('pvt_v2_mini', 'config.json'),
+      '--batch',
+      '2',
+      '--seconds',
+      '0.5',
+      '--threads',
+      '1',
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as Record<string, number>;
+    for (const k of ['arch', 'batch', 'threads', 'images_per_s', 'step_ms', 'peak_rss_mb', 'gemm_gflops', 'fraction_of_gemm'])
+      expect(j).toHaveProperty(k);
+    expect(j.batch).toBe(2);
+    expect(j.images_per_s * j.step_ms).toBeCloseTo(2000, 6);
+    expect(j.fraction_of_gemm).toBeCloseTo(j.gflops / j.gemm_gflops, 9);
+    console.log(
+      `[bench] pvt_v2_mini training step, batch 2, 1 thread: ${j.images_per_s.toFixed(1)} img/s, ${(100 * j.fraction_of_gemm).toFixed(1)}% of GEMM`,
+    );
+  }, 60_000);
+
   it('bench --json prints exactly one object with the documented keys', () => {
     const r = cli(['bench', '--arch', fixture('pvt_mini', 'config.json'), '--batch', '1', '--seconds', '0.2', '--threads', '1', '--json']);
     expect(r.status).toBe(0);

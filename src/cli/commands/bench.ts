@@ -3,6 +3,8 @@
  * linear attention and softmax attention scale with the number of tokens.
  */
 import { attentionScaling } from '../../bench/attention.js';
+import { benchTrainStep } from '../../bench/train_step.js';
+import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { benchModel } from '../../bench/throughput.js';
 import { agreement } from '../../bench/agreement.js';
 import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
@@ -15,12 +17,17 @@ export const benchCommand: Command = {
   usage: `flatten-vit bench --arch <name | config.json> [--checkpoint <file | pretrained name>] [--batch 1,8]
     [--threads N] [--seconds S] [--precision fp32|int8] [--json]
 flatten-vit bench --attention [--threads N] [--json]
+flatten-vit bench --train --arch <name | config.json> [--batch 32] [--threads N] [--seconds S] [--json]
 
   Throughput is the median over repeated runs for at least S seconds (default 5) after warm-up, for
   each batch size; load_s is the time from checkpoint file to first result; the model's GFLOP/s
   (2 x MACs x images/s) is compared with this machine's dense float32 GEMM rate in onnxruntime with
   the same threads. Without --checkpoint the weights are random. --precision int8 runs the linear
   layers in int8 and reports its agreement with float32 on the fixture photographs.
+
+  --train times one training step (forward, loss, backward, clipping, AdamW; config.py's defaults)
+  at one batch size (default 32) with fresh weights: images/s, step time, peak memory, and GFLOP/s
+  (a step counted as 3 x the forward MACs) against the GEMM rate.
 
   --attention times one focused linear attention layer and one softmax attention layer (C = 96,
   3 heads, Swin-T stage 1) on 14² to 224² tokens and reports their growth and the crossover.
@@ -35,6 +42,7 @@ Example:
     seconds: { type: 'string' },
     precision: { type: 'string' },
     attention: { type: 'boolean' },
+    train: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(v) {
@@ -58,6 +66,21 @@ Example:
         process.stdout.write(
           `growth per doubling of tokens: linear ${r.linear_growth_per_doubling.toFixed(2)}x, softmax ${r.softmax_growth_per_doubling?.toFixed(2) ?? '-'}x; ` +
             `linear attention is faster from ${r.crossover_tokens ?? 'none of the measured sizes'} tokens\n`,
+        );
+      }
+      return;
+    }
+    if (v.train === true) {
+      if (typeof v.arch !== 'string') throw new UsageError('bench: --train needs --arch');
+      const batch = v.batch === undefined ? 32 : Number(v.batch);
+      if (!Number.isInteger(batch) || batch < 1)
+        throw new UsageError(`bench: --train takes one positive --batch, found '${String(v.batch)}'`);
+      const r = await benchTrainStep(resolveArchitectureSpec(v.arch), { batch, threads, seconds, onStep: (s) => say(s) });
+      if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else {
+        process.stdout.write(
+          `${r.arch}, batch ${r.batch}, ${r.threads} threads: ${r.images_per_s.toFixed(2)} images/s, ${r.step_ms.toFixed(0)} ms a step (median of ${r.steps}), ` +
+            `${r.gflops.toFixed(0)} GFLOP/s = ${(100 * r.fraction_of_gemm).toFixed(0)}% of the ${r.gemm_gflops.toFixed(0)} GFLOP/s GEMM rate; peak RSS ${r.peak_rss_mb.toFixed(0)} MB\n`,
         );
       }
       return;
