@@ -18,7 +18,7 @@ import { officialOrder } from '../models/state_order.js';
 import { FlattenError } from '../util/errors.js';
 import type { ConfigTree, ConfigValue } from './config.js';
 import type { ParamGroup, ParamState } from './optimizer.js';
-import { scheduleState } from './schedule.js';
+import type { ScheduleSettings } from './schedule.js';
 import type { ResumeState, Trainer } from './trainer.js';
 
 /** A state dict in PyTorch's order: parameters from `weights`, buffers from the graph. */
@@ -110,6 +110,43 @@ function runningConfig(config: ConfigTree): ConfigTree {
   return { ...config, TRAIN: train };
 }
 
+/** timm's `Scheduler.state_dict()`: every attribute of the scheduler but the optimizer. */
+function schedulerState(s: ScheduleSettings): Map<PyValue, PyValue> {
+  const f = pyFloat;
+  const warmupSteps = s.baseLrs.map((v) => (s.warmupT > 0 ? (v - s.warmupLr) / s.warmupT : 1));
+  const common: [PyValue, PyValue][] = [
+    ['param_group_field', 'lr'],
+    ['_initial_param_group_field', 'initial_lr'],
+    ['base_values', floats(s.baseLrs)],
+    ['metric', null],
+    ['noise_range_t', null],
+    ['noise_pct', f(0.67)],
+    ['noise_type', 'normal'],
+    ['noise_std', f(1)],
+    ['noise_seed', 42],
+  ];
+  const warmup: [PyValue, PyValue][] = [
+    ['warmup_t', s.warmupT],
+    ['warmup_lr_init', f(s.warmupLr)],
+  ];
+  const own: Record<ScheduleSettings['name'], [PyValue, PyValue][]> = {
+    cosine: [
+      ['t_initial', s.tInitial],
+      ['lr_min', f(s.minLr)],
+      ['cycle_mul', f(1)],
+      ['cycle_decay', f(1)],
+      ['cycle_limit', 1],
+      ...warmup,
+      ['warmup_prefix', false],
+      ['t_in_epochs', false],
+      ['k_decay', f(1)],
+    ],
+    linear: [['t_initial', s.tInitial], ['lr_min_rate', f(0.01)], ...warmup, ['t_in_epochs', false]],
+    step: [['decay_t', s.decayT], ['decay_rate', f(s.decayRate)], ...warmup, ['t_in_epochs', false]],
+  };
+  return new Map([...common, ...own[s.name], ['warmup_steps', floats(warmupSteps)]]);
+}
+
 /**
  * Writes the checkpoint of `t` after `epoch` epochs (1-based, as the official `epoch + 1`), atomically.
  *
@@ -119,19 +156,10 @@ function runningConfig(config: ConfigTree): ConfigTree {
  * ```
  */
 export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigTree, epoch: number): void {
-  const sched = scheduleState(t.schedule).map(([k, v]): [PyValue, PyValue] => {
-    if (Array.isArray(v)) return [k, floats(v as number[])];
-    if (
-      typeof v === 'number' &&
-      ['lr_min', 'warmup_lr_init', 'noise_pct', 'noise_std', 'cycle_mul', 'cycle_decay', 'k_decay', 'decay_rate', 'lr_min_rate'].includes(k)
-    )
-      return [k, pyFloat(v)];
-    return [k, v as PyValue];
-  });
   const root = new Map<PyValue, PyValue>([
     ['model', stateDict(t.graph.graph, t.params)],
     ['optimizer', optimizerState(t)],
-    ['lr_scheduler', new Map(sched)],
+    ['lr_scheduler', schedulerState(t.schedule)],
     ['max_accuracy', pyFloat(t.maxAccuracy)],
   ]);
   if (t.ema) root.set('max_accuracy_e', pyFloat(t.maxAccuracyEma));

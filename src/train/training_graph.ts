@@ -65,13 +65,13 @@ function softTargetCrossEntropy(g: Graph, logits: Value, targets: Value): Value 
  * ```
  */
 export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptions): TrainingGraph {
-  const where0 = arch.name === 'custom' ? `${arch.family.name} config` : arch.name;
+  const where = arch.name === 'custom' ? `${arch.family.name} config` : arch.name;
   for (const k of ['drop_rate', 'attn_drop_rate']) {
     const v = arch.args[k];
     if (typeof v === 'number' && v > 0) {
       throw new FlattenError(
         'config',
-        `${where0}: ${k} ${v} (dropout) is not supported in training; the official configs keep it at 0 (MODEL.DROP_RATE)`,
+        `${where}: ${k} ${v} (dropout) is not supported in training; the official configs keep it at 0 (MODEL.DROP_RATE)`,
       );
     }
   }
@@ -79,9 +79,9 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   const [h, w] = arch.family.inputSize(arch.args);
   const c = arch.args.in_chans as number;
   const input = g.input(INPUT_NAME, [opts.batch, c, h, w]);
-  const built = arch.family.build(g, input, arch.args, where0);
+  const built = arch.family.build(g, input, arch.args, where);
   const K = arch.args.num_classes as number;
-  if (!(K > 0)) throw new FlattenError('config', `${where0} has no classification head (num_classes ${K}); training needs one`);
+  if (!(K > 0)) throw new FlattenError('config', `${where} has no classification head (num_classes ${K}); training needs one`);
   const targets = g.fixedInput(TARGETS_NAME, [opts.batch, K]);
   const loss = softTargetCrossEntropy(g, built.logits, targets);
   const trained = g.usedParams();
