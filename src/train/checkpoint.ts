@@ -110,6 +110,13 @@ function runningConfig(config: ConfigTree): ConfigTree {
   return { ...config, TRAIN: train };
 }
 
+/**
+ * flatten-vit's own entry (the official loader ignores it): the steps already done in `epoch` when a
+ * run was interrupted within an epoch, and the random generators' states, so that `--resume`
+ * continues exactly. The official code resumes such a file from the start of that epoch.
+ */
+const STATE_KEY = 'flatten_vit_state';
+
 /** timm's `Scheduler.state_dict()`: every attribute of the scheduler but the optimizer. */
 function schedulerState(s: ScheduleSettings): Map<PyValue, PyValue> {
   const f = pyFloat;
@@ -155,7 +162,7 @@ function schedulerState(s: ScheduleSettings): Map<PyValue, PyValue> {
  * saveTrainingCheckpoint('out/ckpt_epoch_1.pth', trainer, config.tree, 1);
  * ```
  */
-export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigTree, epoch: number): void {
+export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigTree, epoch: number, stepInEpoch = 0): void {
   const root = new Map<PyValue, PyValue>([
     ['model', stateDict(t.graph.graph, t.params)],
     ['optimizer', optimizerState(t)],
@@ -166,6 +173,14 @@ export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigT
   root.set('epoch', epoch);
   root.set('config', configValue(runningConfig(config)));
   if (t.ema) root.set('state_dict_ema', stateDict(t.graph.graph, t.ema.weights));
+  root.set(
+    STATE_KEY,
+    new Map<PyValue, PyValue>([
+      ['step', stepInEpoch],
+      ['drop_path_rng', t.dropPathRandom.state],
+      ['mixup_rng', t.mixupRandom.state],
+    ]),
+  );
   saveTorch(path, root);
 }
 
@@ -276,6 +291,14 @@ export function readResumeCheckpoint(
       ...(Array.isArray(base) ? { baseLrs: base.map((v) => scalar(v) ?? 0) } : {}),
     };
     const emaDict = asMap(root.get('state_dict_ema'));
+    const own = asMap(root.get(STATE_KEY));
+    const ownInt = (k: string) => {
+      const v = own ? scalar(own.get(k)) : null;
+      return v !== null && Number.isSafeInteger(v) && v >= 0 ? v : null;
+    };
+    const step = ownInt('step');
+    const dropPath = ownInt('drop_path_rng');
+    const mixup = ownInt('mixup_rng');
     return {
       weights,
       state: {
@@ -286,6 +309,7 @@ export function readResumeCheckpoint(
         groupLrs,
         schedule,
         ema: emaDict ? readWeightsEntry(emaDict, ordered, file, 'state_dict_ema') : null,
+        ...(step !== null && dropPath !== null && mixup !== null ? { within: { step, dropPath, mixup } } : {}),
       },
     };
   } finally {

@@ -3,14 +3,13 @@
  * checkpoint's, or a run to resume), every epoch from the start epoch to `EPOCHS + COOLDOWN_EPOCHS`,
  * and after each epoch `ckpt_epoch_N.pth` and `last.pth` in the output folder.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import { checkFit, weightLookup } from '../model_base.js';
 import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
-import { seededRandom } from '../models/init.js';
 import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
@@ -44,6 +43,8 @@ export interface TrainRunOptions {
   readonly onEpoch?: (epoch: number, seconds: number, checkpoint: string | null) => void;
   /** Called once the graph is built and the weights are loaded (before the first step). */
   readonly onReady?: (trainer: Trainer) => void;
+  /** Set `requested` (e.g. on Ctrl-C) to end the run after the current step, with a checkpoint. */
+  readonly stop?: { requested: boolean };
 }
 
 /** Checks that the output folder can be written and holds no other run's checkpoints. */
@@ -66,6 +67,37 @@ export function prepareOutput(out: string, resumeFile: string | null): void {
       'output',
       `${out}: already holds a run's checkpoints (${existing.slice(0, 3).join(', ')}); continue it with --resume ${join(out, 'last.pth')}, or choose another --out`,
     );
+  }
+}
+
+/** Writes the first step's gradients under the official names, before clipping. */
+function saveGradients(path: string, trainer: Trainer, grads: ReadonlyMap<string, Float32Array>): void {
+  const named = new Map<string, Tensor>(
+    trainer.graph.trained.map((p) => [p.official, { shape: p.shape, data: Float32Array.from(grads.get(p.name)!) }]),
+  );
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, encodeSafetensors(named));
+  renameSync(tmp, path);
+}
+
+/** `log.txt` (one line per epoch and event) and `metrics.jsonl` (one object per step and per epoch) in the output folder. */
+class RunLog {
+  constructor(private readonly dir: string) {}
+
+  line(text: string): void {
+    appendFileSync(join(this.dir, 'log.txt'), `${new Date().toISOString()} ${text}\n`);
+  }
+
+  step(r: StepRecord): void {
+    appendFileSync(
+      join(this.dir, 'metrics.jsonl'),
+      `${JSON.stringify({ epoch: r.epoch + 1, step: r.step + 1, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm })}\n`,
+    );
+  }
+
+  epoch(epoch: number, seconds: number, saved: string | null): void {
+    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify({ epoch, seconds })}\n`);
+    this.line(`epoch ${epoch} done in ${seconds.toFixed(1)} s${saved ? `, saved ${saved}` : ''}`);
   }
 }
 
@@ -97,6 +129,8 @@ export interface TrainResult {
   readonly ema: ReadonlyMap<string, Float32Array> | null;
   /** Every step of this run. */
   readonly records: readonly StepRecord[];
+  /** The run was stopped before its last epoch; `last.pth` holds where it stopped. */
+  readonly stopped: boolean;
 }
 
 /**
@@ -122,42 +156,60 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
     ...(resume ? { resume } : {}),
   });
   const records: StepRecord[] = [];
+  const log = o.out ? new RunLog(o.out) : null;
+  const last = o.out ? join(o.out, 'last.pth') : null;
   try {
     o.onReady?.(trainer);
     const K = trainer.graph.numClasses;
-    const mixRandom = seededRandom((o.seed ?? 0) + 1);
     let gradsWanted = o.saveGrads !== undefined;
+    let first = resume?.within?.step ?? 0;
     for (let epoch = trainer.epoch; epoch < o.settings.totalEpochs; epoch++) {
       trainer.epoch = epoch;
       const start = performance.now();
-      for (let idx = 0; idx < steps; idx++) {
+      for (let idx = first; idx < steps; idx++) {
         const b = o.batches[idx];
         const { x, labels } = readBatch(b, o.settings.batch, trainer.graph.inputShape);
         const targets = o.settings.mixing
-          ? mixupBatch(x.data, x.shape, labels, { ...o.settings.mixing, numClasses: K }, mixRandom)
+          ? mixupBatch(x.data, x.shape, labels, { ...o.settings.mixing, numClasses: K }, trainer.mixupRandom.uniform)
           : smoothedTargets(labels, K, o.settings.labelSmoothing, b.y);
-        const rec = await trainer.step(x, targets, idx, basename(b.x), (grads) => {
-          if (!gradsWanted) return;
-          gradsWanted = false;
-          const named = new Map<string, Tensor>(
-            trainer.graph.trained.map((p) => [p.official, { shape: p.shape, data: Float32Array.from(grads.get(p.name)!) }]),
-          );
-          const tmp = `${o.saveGrads}.${process.pid}.tmp`;
-          writeFileSync(tmp, encodeSafetensors(named));
-          renameSync(tmp, o.saveGrads!);
-        });
+        let rec: StepRecord;
+        try {
+          rec = await trainer.step(x, targets, idx, basename(b.x), (grads) => {
+            if (!gradsWanted) return;
+            gradsWanted = false;
+            saveGradients(o.saveGrads!, trainer, grads);
+          });
+        } catch (e) {
+          if (e instanceof FlattenError && e.code === 'training') {
+            const kept = last && existsSync(last) ? `${last} (the last good checkpoint) is kept` : 'no checkpoint was written';
+            throw new FlattenError('training', `${e.message}; the run stops, ${kept}`);
+          }
+          throw e;
+        }
         records.push(rec);
+        log?.step(rec);
         o.onStep?.(rec, steps);
+        if (o.stop?.requested && idx + 1 < steps) {
+          if (last) saveTrainingCheckpoint(last, trainer, o.config.tree, epoch, idx + 1);
+          log?.line(`stopped at epoch ${epoch + 1}, step ${idx + 1}${last ? `; ${last} holds the state` : ''}`);
+          return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
+        }
       }
+      first = 0;
       let saved: string | null = null;
-      if (o.out) {
+      if (o.out && last) {
         saved = join(o.out, `ckpt_epoch_${epoch + 1}.pth`);
         saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1);
-        saveTrainingCheckpoint(join(o.out, 'last.pth'), trainer, o.config.tree, epoch + 1);
+        saveTrainingCheckpoint(last, trainer, o.config.tree, epoch + 1);
       }
-      o.onEpoch?.(epoch + 1, (performance.now() - start) / 1000, saved);
+      const seconds = (performance.now() - start) / 1000;
+      log?.epoch(epoch + 1, seconds, saved);
+      o.onEpoch?.(epoch + 1, seconds, saved);
+      if (o.stop?.requested && epoch + 1 < o.settings.totalEpochs) {
+        return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
+      }
     }
-    return { params: trainer.params, ema: trainer.ema?.weights ?? null, records };
+    return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: false };
   } finally {
     await trainer.release();
   }

@@ -8,7 +8,6 @@
 import type { ParamSpec } from '../graph/graph.js';
 import { serializeModel } from '../graph/onnx.js';
 import { INPUT_NAME } from '../models/define.js';
-import { seededRandom } from '../models/init.js';
 import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
 import { createSession, type RuntimeOptions, type RuntimeSession } from '../runtime/session.js';
@@ -17,6 +16,7 @@ import { FlattenError } from '../util/errors.js';
 import { clipGradients, totalNorm } from './clip.js';
 import { ModelEma } from './ema.js';
 import { Optimizer, type ParamState, paramGroups } from './optimizer.js';
+import { Random } from './random.js';
 import { initialRates, learningRates, type ScheduleSettings } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 import { defineTrainingGraph, gradName, TARGETS_NAME, type TrainingGraph } from './training_graph.js';
@@ -47,6 +47,8 @@ export interface ResumeState {
   readonly schedule: Partial<ScheduleSettings>;
   /** EMA weights by our names, if the checkpoint has them. */
   readonly ema: ReadonlyMap<string, Float32Array> | null;
+  /** Steps of `epoch` already done (a run interrupted within an epoch), and the generators' states. */
+  readonly within?: { readonly step: number; readonly dropPath: number; readonly mixup: number };
 }
 
 /** Options of {@link Trainer.create}. */
@@ -80,7 +82,10 @@ export class Trainer {
     readonly settings: TrainSettings,
     readonly ema: ModelEma | null,
     resume: ResumeState | undefined,
-    private readonly random: () => number,
+    /** Draws stochastic depth. */
+    readonly dropPathRandom: Random,
+    /** Draws mixup and cutmix. */
+    readonly mixupRandom: Random,
   ) {
     this.epoch = resume?.epoch ?? 0;
     this.maxAccuracy = resume?.maxAccuracy ?? 0;
@@ -121,8 +126,11 @@ export class Trainer {
       serializeModel(graph.graph, () => new Float32Array()),
       { memoryPattern: false, ...o.runtime },
     );
-    const random = seededRandom(o.seed ?? 0);
-    return new Trainer(graph, session, params, ordered, optimizer, schedule, o.stepsPerEpoch, o.settings, ema, o.resume, random);
+    const seed = o.seed ?? 0;
+    const within = o.resume?.within;
+    const dropPath = new Random(within ? within.dropPath : seed);
+    const mixup = new Random(within ? within.mixup : seed + 1);
+    return new Trainer(graph, session, params, ordered, optimizer, schedule, o.stepsPerEpoch, o.settings, ema, o.resume, dropPath, mixup);
   }
 
   /** Checks a batch against the graph's fixed shapes. */
@@ -156,7 +164,7 @@ export class Trainer {
     for (const d of this.graph.graph.dropPaths) {
       // timm's DropPath: keep each sample's branch with probability 1 − p, scaled by 1/(1 − p)
       const keep = 1 - d.rate;
-      const mask = Float32Array.from({ length: this.graph.batch }, () => (this.random() < keep ? 1 / keep : 0));
+      const mask = Float32Array.from({ length: this.graph.batch }, () => (this.dropPathRandom.next() < keep ? 1 / keep : 0));
       feeds[d.name] = { shape: d.shape, data: mask };
     }
     const out = await this.session.run(feeds);

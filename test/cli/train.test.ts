@@ -46,7 +46,7 @@ describe('flatten-vit train', () => {
       expect(Math.abs(l.lr / ref.lrs[i] - 1)).toBeLessThan(1e-6);
       expect(l.grad_norm).toBeGreaterThan(0);
     });
-    expect(readdirSync(out).sort()).toEqual(['ckpt_epoch_1.pth', 'ckpt_epoch_2.pth', 'last.pth']);
+    expect(readdirSync(out).sort()).toEqual(['ckpt_epoch_1.pth', 'ckpt_epoch_2.pth', 'last.pth', 'log.txt', 'metrics.jsonl']);
     const logits = join(dir, 'logits.npy');
     const p = cli([
       'predict',
@@ -169,6 +169,86 @@ describe('flatten-vit train', () => {
       expect(expectCleanFailure(cli(args()))).toMatch(message);
     }, 60_000);
   }
+});
+
+describe('stopping and resuming', () => {
+  const args = (out: string, init: string[]) => [
+    ...base([...init, '--json', '--out', out]),
+    '--opts',
+    'MODEL.DROP_PATH_RATE',
+    '0.3',
+    'AUG.MIXUP',
+    '0.8',
+    'AUG.CUTMIX',
+    '1.0',
+  ];
+  const fresh = ['--checkpoint', fixture(CASE, 'checkpoint.pth')];
+  const losses = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { loss: number }).loss);
+
+  it('Ctrl-C finishes the step, saves, exits 130; --resume continues exactly (stochastic depth and mixup included)', async () => {
+    const whole = cli(args(join(dir, 'whole'), fresh));
+    expect(whole.status, whole.stderr).toBe(0);
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'bin.ts'), ...args(out, fresh)], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((done) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('\n')) done();
+      }),
+    );
+    child.kill('SIGINT');
+    const status = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(status, stderr).toBe(130);
+    expect(stderr).toMatch(/stopped; continue with --resume .*last\.pth/);
+    const first = losses(stdout);
+    expect(first.length).toBeLessThan(8);
+    const rest = cli(args(out, ['--resume', join(out, 'last.pth')]));
+    expect(rest.status, rest.stderr).toBe(0);
+    const joined = [...first, ...losses(rest.stdout)];
+    expect(joined).toEqual(losses(whole.stdout));
+    expect(
+      readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"loss"')),
+    ).toHaveLength(8);
+  }, 180_000);
+
+  it('stops on a loss that is not finite, in one line, writing nothing for that epoch', () => {
+    const d = join(dir, 'nan-batches');
+    mkdirSync(d, { recursive: true });
+    for (const i of [0, 1]) {
+      const x = readNpy(fixture(CASE, `train/steps/batch${i}_x.npy`));
+      if (i === 1) x.data[5] = Number.NaN;
+      writeFileSync(join(d, `batch${i}_x.npy`), encodeNpy(x));
+      copyFileSync(fixture(CASE, `train/steps/batch${i}_y.npy`), join(d, `batch${i}_y.npy`));
+    }
+    const out = join(dir, 'nan-run');
+    const line = expectCleanFailure(
+      cli([
+        'train',
+        '--arch',
+        fixture(CASE, 'config.json'),
+        '--cfg',
+        fixture(CASE, 'train/recipe.yaml'),
+        '--batches',
+        d,
+        '--out',
+        out,
+        '--json',
+      ]),
+    );
+    expect(line).toMatch(/the loss became NaN at epoch 1, step 2 \(batch1_x\.npy\).*no checkpoint was written/);
+    expect(existsSync(join(out, 'last.pth'))).toBe(false);
+  }, 60_000);
 });
 
 describe('checkpoint saving', () => {

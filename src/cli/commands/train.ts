@@ -13,6 +13,7 @@ import { trainSettings } from '../../train/settings.js';
 import type { StepRecord } from '../../train/trainer.js';
 import { FlattenError } from '../../util/errors.js';
 import { type Command, positiveInt, required, UsageError } from '../command.js';
+import { join } from 'node:path';
 import { checkOutputPath } from '../output.js';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
@@ -107,7 +108,15 @@ Example:
     const tty = !json && process.stderr.isTTY === true;
     const out = v.out as string | undefined;
     let epochStart = performance.now();
-    await trainOnBatches({
+    const stop = { requested: false };
+    const onInterrupt = () => {
+      if (stop.requested) process.exit(130);
+      stop.requested = true;
+      process.stderr.write(`\nflatten-vit: finishing the current step${out ? ', then saving' : ''} (Ctrl-C again quits at once)\n`);
+    };
+    process.on('SIGINT', onInterrupt);
+    const result = await trainOnBatches({
+      stop,
       arch,
       config,
       settings,
@@ -142,6 +151,12 @@ Example:
         if (!json) process.stderr.write(`flatten-vit: epoch ${epoch} done in ${seconds.toFixed(1)} s${saved ? `, saved ${saved}` : ''}\n`);
         epochStart = performance.now();
       },
-    });
+    }).finally(() => process.off('SIGINT', onInterrupt));
+    if (result.stopped) {
+      process.stderr.write(
+        `flatten-vit: stopped${out ? `; continue with --resume ${join(out, 'last.pth')}` : ' (no --out, nothing saved)'}\n`,
+      );
+      return 130;
+    }
   },
 };
