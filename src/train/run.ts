@@ -8,6 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import { checkFit, weightLookup } from '../model_base.js';
+import { mapStateDict } from '../models/mapping.js';
+import type { ParamSpec } from '../graph/graph.js';
 import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
@@ -17,6 +19,7 @@ import { type BatchFiles, checkBatches, readBatch } from './batches.js';
 import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { smoothedTargets } from './criterion.js';
+import { parseFreeze } from './freeze.js';
 import { initialWeights } from './init.js';
 import { mixupBatch } from './mixup.js';
 import { paramGroups } from './optimizer.js';
@@ -43,6 +46,10 @@ export interface TrainRunOptions {
   readonly onEpoch?: (epoch: number, seconds: number, checkpoint: string | null) => void;
   /** Called once the graph is built and the weights are loaded (before the first step). */
   readonly onReady?: (trainer: Trainer) => void;
+  /** Something the user should know that does not stop the run (a re-initialised head). */
+  readonly onWarning?: (message: string) => void;
+  /** `--freeze`: `backbone` or `stages:A-B`. */
+  readonly freeze?: string;
   /** Set `requested` (e.g. on Ctrl-C) to end the run after the current step, with a checkpoint. */
   readonly stop?: { requested: boolean };
 }
@@ -101,6 +108,12 @@ class RunLog {
   }
 }
 
+/** The `--freeze` predicate, if any. */
+function freezeOf(o: TrainRunOptions): ((p: ParamSpec) => boolean) | undefined {
+  const stages = (o.arch.args.depths ?? o.arch.args.depth) as number[] | number;
+  return o.freeze ? parseFreeze(o.freeze, Array.isArray(stages) ? stages.length : 1) : undefined;
+}
+
 /** Initial weights and resume state. */
 function initialState(o: TrainRunOptions) {
   const def = defineModel(o.arch);
@@ -108,6 +121,23 @@ function initialState(o: TrainRunOptions) {
   if (o.init.kind === 'checkpoint') {
     const sd = openCheckpoint(o.init.file);
     try {
+      // the official load_pretrained: a head of another class count is dropped and set to zero
+      const shapes = new Map([...sd.tensors].map(([k, t]) => [k, t.shape] as const));
+      const report = mapStateDict(def.params, shapes);
+      const headOnly = report.mismatched.length > 0 && report.mismatched.every((m) => /^head\.(weight|bias)$/.test(m.key));
+      if (headOnly && report.missing.length === 0 && report.unexpected.length === 0) {
+        o.onWarning?.(
+          `${o.init.file}: its head has ${report.mismatched[0].found[0]} classes and the model ${report.mismatched[0].expected[0]}; the head starts from zero, as the official load_pretrained re-initialises it`,
+        );
+        const lookup = weightLookup(sd, report, []);
+        const weights = new Map(
+          def.params.map((p) => [
+            p.name,
+            report.sources.has(p.name) ? lookup(p.name) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)),
+          ]),
+        );
+        return { weights, resume: undefined };
+      }
       const mapping = checkFit(def, sd, 'check --arch and --cfg against the checkpoint');
       const lookup = weightLookup(sd, mapping, []);
       return { weights: new Map(def.params.map((p) => [p.name, lookup(p.name)])), resume: undefined };
@@ -115,8 +145,14 @@ function initialState(o: TrainRunOptions) {
       sd.close();
     }
   }
+  const frozen = freezeOf(o);
   const ordered = orderedParams(def.graph);
-  const groups = paramGroups(ordered, o.arch.family, o.settings.optimizer.weightDecay, 0);
+  const groups = paramGroups(
+    ordered.filter((p) => !frozen?.(p)),
+    o.arch.family,
+    o.settings.optimizer.weightDecay,
+    0,
+  );
   const r = readResumeCheckpoint(o.init.file, ordered, groups, o.settings.optimizer.name);
   return { weights: r.weights, resume: r.state };
 }
@@ -144,6 +180,7 @@ export interface TrainResult {
 export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
   const [h, w] = o.arch.family.inputSize(o.arch.args);
   checkBatches(o.batches, o.settings.batch, [o.arch.args.in_chans as number, h, w], o.arch.args.num_classes as number);
+  freezeOf(o);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
   const { weights, resume } = initialState(o);
   const steps = o.batches.length;
@@ -154,6 +191,7 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
     runtime: o.threads ? { threads: o.threads } : {},
     seed: o.seed,
     ...(resume ? { resume } : {}),
+    ...(o.freeze ? { frozen: freezeOf(o) } : {}),
   });
   const records: StepRecord[] = [];
   const log = o.out ? new RunLog(o.out) : null;

@@ -61,6 +61,8 @@ export interface TrainerOptions {
   readonly resume?: ResumeState;
   /** Seed of the stochastic-depth draws (default 0). */
   readonly seed?: number;
+  /** Parameters kept fixed (see freeze.ts). */
+  readonly frozen?: (p: ParamSpec) => boolean;
 }
 
 /** A model being trained. */
@@ -102,7 +104,7 @@ export class Trainer {
    * ```
    */
   static async create(arch: Architecture, o: TrainerOptions): Promise<Trainer> {
-    const graph = defineTrainingGraph(arch, { batch: o.settings.batch });
+    const graph = defineTrainingGraph(arch, { batch: o.settings.batch, ...(o.frozen ? { frozen: o.frozen } : {}) });
     const ordered = orderedParams(graph.graph);
     const params = new Map<string, Float32Array>();
     for (const p of graph.params) {
@@ -110,7 +112,12 @@ export class Trainer {
       if (!w) throw new Error(`internal: no initial weights for ${p.name}`);
       params.set(p.name, Float32Array.from(w));
     }
-    const groups = paramGroups(ordered, arch.family, o.settings.optimizer.weightDecay, 0);
+    const groups = paramGroups(
+      ordered.filter((p) => !o.frozen?.(p)),
+      arch.family,
+      o.settings.optimizer.weightDecay,
+      0,
+    );
     const schedule = { ...o.settings.schedule(o.stepsPerEpoch, groups.length), ...(o.resume?.schedule ?? {}) };
     const rates = o.resume ? o.resume.groupLrs : initialRates(schedule);
     const optimizer = new Optimizer(
@@ -160,7 +167,7 @@ export class Trainer {
       [INPUT_NAME]: x,
       [TARGETS_NAME]: { shape: [this.graph.batch, this.graph.numClasses], data: targets },
     };
-    for (const p of this.graph.trained) feeds[p.name] = { shape: p.shape, data: this.params.get(p.name)! };
+    for (const p of this.graph.fed) feeds[p.name] = { shape: p.shape, data: this.params.get(p.name)! };
     for (const d of this.graph.graph.dropPaths) {
       // timm's DropPath: keep each sample's branch with probability 1 − p, scaled by 1/(1 − p)
       const keep = 1 - d.rate;

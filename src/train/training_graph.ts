@@ -23,6 +23,8 @@ export const TARGETS_NAME = 'targets';
 export interface TrainingGraphOptions {
   /** The fixed batch size. */
   batch: number;
+  /** Parameters kept fixed (`--freeze`): fed to the graph, never differentiated. */
+  frozen?: (p: ParamSpec) => boolean;
 }
 
 /** A built training graph and what it consumes and produces. */
@@ -35,7 +37,9 @@ export interface TrainingGraph {
   readonly numClasses: number;
   /** Every parameter of the model, in declaration order. */
   readonly params: readonly ParamSpec[];
-  /** The parameters the forward pass reads (fed as inputs, each with a `grad.` output). */
+  /** The parameters the forward pass reads, all fed as inputs. */
+  readonly fed: readonly ParamSpec[];
+  /** Those of them that are trained, each with a `grad.` output. */
   readonly trained: readonly ParamSpec[];
   /** Parameters the forward pass never reads (PVT's final norm): no gradient, AdamW skips them. */
   readonly unused: readonly ParamSpec[];
@@ -84,7 +88,9 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   if (!(K > 0)) throw new FlattenError('config', `${where} has no classification head (num_classes ${K}); training needs one`);
   const targets = g.fixedInput(TARGETS_NAME, [opts.batch, K]);
   const loss = softTargetCrossEntropy(g, built.logits, targets);
-  const trained = g.usedParams();
+  const fed = g.usedParams();
+  const trained = fed.filter((p) => !opts.frozen?.(p));
+  if (trained.length === 0) throw new FlattenError('config', `${where}: --freeze leaves no parameter to train`);
   const grads = differentiate(
     g,
     loss,
@@ -98,15 +104,15 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     g.output(d, gradName(p.name));
   }
   const params = [...g.params.values()];
-  const used = new Set(trained.map((p) => p.name));
   return {
     arch,
     graph: g,
     batch: opts.batch,
+    fed,
     inputShape: [c, h, w],
     numClasses: K,
     params,
     trained,
-    unused: params.filter((p) => !used.has(p.name)),
+    unused: params.filter((p) => !fed.some((f) => f.name === p.name)),
   };
 }

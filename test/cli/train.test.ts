@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { PyOrderedDict, PyTensor } from '../../src/checkpoint/pickle_writer.js';
 import { saveTorch } from '../../src/checkpoint/torch_save.js';
 import { encodeNpy, readNpy } from '../../src/io/npy.js';
@@ -249,6 +250,79 @@ describe('stopping and resuming', () => {
     expect(line).toMatch(/the loss became NaN at epoch 1, step 2 \(batch1_x\.npy\).*no checkpoint was written/);
     expect(existsSync(join(out, 'last.pth'))).toBe(false);
   }, 60_000);
+});
+
+describe('fine-tuning', () => {
+  const labelsMod5 = () => {
+    const d = join(dir, 'five-classes');
+    mkdirSync(d, { recursive: true });
+    for (const i of [0, 1, 2, 3]) {
+      copyFileSync(fixture(CASE, `train/steps/batch${i}_x.npy`), join(d, `batch${i}_x.npy`));
+      const y = readNpy(fixture(CASE, `train/steps/batch${i}_y.npy`));
+      writeFileSync(join(d, `batch${i}_y.npy`), encodeNpy({ shape: y.shape, data: y.data.map((v) => v % 5) }));
+    }
+    return d;
+  };
+  const read = (file: string) => {
+    const sd = openCheckpoint(file);
+    const m = new Map([...sd.tensors].map(([k, t]) => [k, t.read()]));
+    sd.close();
+    return m;
+  };
+
+  it('re-initialises a head of another class count and trains only the head with --freeze backbone', () => {
+    const out = join(dir, 'probe');
+    const grads = join(dir, 'probe-grads.safetensors');
+    const r = cli([
+      'train',
+      '--arch',
+      fixture(CASE, 'config.json'),
+      '--cfg',
+      fixture(CASE, 'train/recipe.yaml'),
+      '--batches',
+      labelsMod5(),
+      '--checkpoint',
+      fixture(CASE, 'checkpoint.pth'),
+      '--freeze',
+      'backbone',
+      '--out',
+      out,
+      '--save-grads',
+      grads,
+      '--opts',
+      'MODEL.NUM_CLASSES',
+      '5',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/its head has 10 classes and the model 5; the head starts from zero/);
+    expect([...read(grads).keys()].sort()).toEqual(['head.bias', 'head.weight']);
+    const before = read(fixture(CASE, 'checkpoint.pth'));
+    const after = read(join(out, 'last.pth'));
+    for (const [k, v] of after) {
+      if (k.startsWith('head.')) expect(v.some((x) => x !== 0)).toBe(true);
+      else expect(v, k).toEqual(before.get(k));
+    }
+  }, 120_000);
+
+  it('freezes stages 1-2 only', () => {
+    const out = join(dir, 'stages');
+    const r = cli(['train', ...base(['--checkpoint', fixture(CASE, 'checkpoint.pth'), '--freeze', 'stages:1-2', '--out', out]).slice(1)]);
+    expect(r.status, r.stderr).toBe(0);
+    const before = read(fixture(CASE, 'checkpoint.pth'));
+    const after = read(join(out, 'last.pth'));
+    for (const [k, v] of after) {
+      const early = /^(patch_embed|block|norm)[12]\b/.test(k);
+      if (early) expect(v, k).toEqual(before.get(k));
+      else if (/^(block[34]|head)/.test(k))
+        expect(
+          v.some((x, i) => x !== before.get(k)![i]),
+          k,
+        ).toBe(true);
+    }
+    expect(expectCleanFailure(cli(['train', ...base(['--freeze', 'stages:2-9']).slice(1)]))).toMatch(
+      /--freeze stages:2-9: this model has stages 1 to 4/,
+    );
+  }, 120_000);
 });
 
 describe('checkpoint saving', () => {

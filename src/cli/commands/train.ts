@@ -31,7 +31,8 @@ export const trainCommand: Command = {
   summary: 'train or fine-tune with the official recipe (config, AdamW, schedule, EMA, checkpoints)',
   usage: `flatten-vit train [--arch <name | config.json>] [--cfg <file.yaml>] --batches <dir> [--out <dir>]
     [--checkpoint <file | pretrained name> | --resume <file.pth>] [--model-ema [--model-ema-decay D]]
-    [--save-grads <file.safetensors>] [--threads N] [--seed S] [--json] [--opts KEY VALUE ...]
+    [--save-grads <file.safetensors>] [--freeze backbone | stages:A-B] [--threads N] [--seed S] [--json]
+    [--opts KEY VALUE ...]
 
   --arch             a registered name or a {"family", "args"} JSON file (default: MODEL.TYPE of --cfg)
   --cfg              an official config file (cfgs/*.yaml); keys not given keep config.py's defaults
@@ -43,6 +44,7 @@ export const trainCommand: Command = {
   --resume           continue a run from its checkpoint (weights, optimizer, scheduler, epoch, EMA)
   --model-ema        keep an EMA of the weights (saved as state_dict_ema); --model-ema-decay (default 0.9999)
   --save-grads       write the first step's gradients (official names, before clipping)
+  --freeze           keep parameters fixed: backbone (train the head only, a linear probe) or stages:A-B
   --threads          onnxruntime intra-op threads (default: all cores)
   --seed             seed of initial weights and stochastic depth (default: SEED of the config)
   --json             one line per step on stdout: {"epoch", "step", "loss", "lr", "grad_norm"}
@@ -62,6 +64,7 @@ Example:
     'model-ema': { type: 'boolean' },
     'model-ema-decay': { type: 'string' },
     'save-grads': { type: 'string' },
+    freeze: { type: 'string' },
     threads: { type: 'string' },
     seed: { type: 'string' },
     json: { type: 'boolean' },
@@ -117,6 +120,8 @@ Example:
     process.on('SIGINT', onInterrupt);
     const result = await trainOnBatches({
       stop,
+      ...(typeof v.freeze === 'string' ? { freeze: v.freeze } : {}),
+      onWarning: (m) => process.stderr.write(`flatten-vit: warning: ${m}\n`),
       arch,
       config,
       settings,
