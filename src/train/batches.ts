@@ -41,8 +41,18 @@ export function checkBatches(batches: readonly BatchFiles[], batch: number, inpu
   }
 }
 
+/** Checks validation batches before training starts: images of the model's input, any batch size, labels in range. */
+export function checkValidationBatches(batches: readonly BatchFiles[], input: readonly number[], classes: number): void {
+  for (const b of batches) {
+    const shape = readNpyShape(b.x);
+    checkImages(b.x, shape, shape[0], input);
+    smoothedTargets(readLabels(b.y, shape[0]), classes, 0, b.y);
+  }
+}
+
 function checkImages(file: string, shape: readonly number[], batch: number, input: readonly number[]): void {
   const want = [batch, ...input];
+  if (!(batch >= 1)) throw new FlattenError('input', `${file}: holds no images`);
   if (shape.length !== 4 || shape.some((d, i) => d !== want[i])) {
     throw new FlattenError(
       'input',
@@ -57,6 +67,13 @@ function readLabels(file: string, batch: number): Float32Array {
     throw new FlattenError('input', `${file}: expected ${batch} labels, shape (${batch}), found (${y.shape.join(', ')})`);
   }
   return y.data;
+}
+
+/** Reads one batch of any size (validation) and checks the images against the model's input. */
+export function readLabeledBatch(b: BatchFiles, input: readonly number[]): { x: Tensor; labels: Float32Array } {
+  const x = readNpy(b.x);
+  checkImages(b.x, x.shape, x.shape[0], input);
+  return { x, labels: readLabels(b.y, x.shape[0]) };
 }
 
 /** Reads one batch and checks it against the graph's batch and input shape. */

@@ -15,7 +15,7 @@ import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
-import { type BatchFiles, checkBatches, readBatch } from './batches.js';
+import { type BatchFiles, checkBatches, checkValidationBatches, readBatch } from './batches.js';
 import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { smoothedTargets } from './criterion.js';
@@ -25,6 +25,7 @@ import { mixupBatch } from './mixup.js';
 import { paramGroups } from './optimizer.js';
 import type { TrainSettings } from './settings.js';
 import { type StepRecord, Trainer } from './trainer.js';
+import { validate, type Validation } from './validate.js';
 
 /** Where the initial weights come from. */
 export type InitialWeights = { kind: 'scratch' } | { kind: 'checkpoint'; file: string } | { kind: 'resume'; file: string };
@@ -35,6 +36,8 @@ export interface TrainRunOptions {
   readonly config: TrainingConfig;
   readonly settings: TrainSettings;
   readonly batches: readonly BatchFiles[];
+  /** Validation batches, evaluated after every epoch (any batch size). */
+  readonly valBatches?: readonly BatchFiles[];
   readonly init: InitialWeights;
   /** Output folder for checkpoints; none are written without it. */
   readonly out?: string;
@@ -43,7 +46,7 @@ export interface TrainRunOptions {
   readonly seed?: number;
   readonly threads?: number;
   readonly onStep?: (rec: StepRecord, steps: number) => void;
-  readonly onEpoch?: (epoch: number, seconds: number, checkpoint: string | null) => void;
+  readonly onEpoch?: (e: EpochRecord) => void;
   /** Called once the graph is built and the weights are loaded (before the first step). */
   readonly onReady?: (trainer: Trainer) => void;
   /** Something the user should know that does not stop the run (a re-initialised head). */
@@ -77,6 +80,18 @@ export function prepareOutput(out: string, resumeFile: string | null): void {
   }
 }
 
+/** The epoch's `--json` / `metrics.jsonl` object. */
+export function epochJson(e: EpochRecord): Record<string, number | null> {
+  return {
+    epoch: e.epoch,
+    val_acc1: e.val?.acc1 ?? null,
+    val_acc5: e.val?.acc5 ?? null,
+    val_loss: e.val?.loss ?? null,
+    ...(e.valEma ? { val_ema_acc1: e.valEma.acc1 } : {}),
+    seconds: e.seconds,
+  };
+}
+
 /** Writes the first step's gradients under the official names, before clipping. */
 function saveGradients(path: string, trainer: Trainer, grads: ReadonlyMap<string, Float32Array>): void {
   const named = new Map<string, Tensor>(
@@ -102,9 +117,10 @@ class RunLog {
     );
   }
 
-  epoch(epoch: number, seconds: number, saved: string | null): void {
-    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify({ epoch, seconds })}\n`);
-    this.line(`epoch ${epoch} done in ${seconds.toFixed(1)} s${saved ? `, saved ${saved}` : ''}`);
+  epoch(e: EpochRecord): void {
+    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(epochJson(e))}\n`);
+    const val = e.val ? `, val acc@1 ${e.val.acc1.toFixed(2)} acc@5 ${e.val.acc5.toFixed(2)} loss ${e.val.loss.toFixed(4)}` : '';
+    this.line(`epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}`);
   }
 }
 
@@ -157,6 +173,16 @@ function initialState(o: TrainRunOptions) {
   return { weights: r.weights, resume: r.state };
 }
 
+/** What an epoch reports (the `--json` epoch line). */
+export interface EpochRecord {
+  /** 1-based, as the official `epoch + 1`. */
+  readonly epoch: number;
+  readonly seconds: number;
+  readonly checkpoint: string | null;
+  readonly val: Validation | null;
+  readonly valEma: Validation | null;
+}
+
 /** What a finished run leaves. */
 export interface TrainResult {
   /** Final weights by our names. */
@@ -179,7 +205,9 @@ export interface TrainResult {
  */
 export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
   const [h, w] = o.arch.family.inputSize(o.arch.args);
-  checkBatches(o.batches, o.settings.batch, [o.arch.args.in_chans as number, h, w], o.arch.args.num_classes as number);
+  const input = [o.arch.args.in_chans as number, h, w];
+  checkBatches(o.batches, o.settings.batch, input, o.arch.args.num_classes as number);
+  if (o.valBatches) checkValidationBatches(o.valBatches, input, o.arch.args.num_classes as number);
   freezeOf(o);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
   const { weights, resume } = initialState(o);
@@ -234,15 +262,21 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
         }
       }
       first = 0;
+      const val = o.valBatches ? await validate(o.arch, trainer.params, o.valBatches, o.threads) : null;
+      const valEma = o.valBatches && trainer.ema ? await validate(o.arch, trainer.ema.weights, o.valBatches, o.threads) : null;
+      const best = val !== null && val.acc1 >= trainer.maxAccuracy;
+      if (val) trainer.maxAccuracy = Math.max(trainer.maxAccuracy, val.acc1);
+      if (valEma) trainer.maxAccuracyEma = Math.max(trainer.maxAccuracyEma, valEma.acc1);
       let saved: string | null = null;
       if (o.out && last) {
         saved = join(o.out, `ckpt_epoch_${epoch + 1}.pth`);
         saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1);
         saveTrainingCheckpoint(last, trainer, o.config.tree, epoch + 1);
+        if (best) saveTrainingCheckpoint(join(o.out, 'max_acc.pth'), trainer, o.config.tree, epoch + 1);
       }
-      const seconds = (performance.now() - start) / 1000;
-      log?.epoch(epoch + 1, seconds, saved);
-      o.onEpoch?.(epoch + 1, seconds, saved);
+      const rec: EpochRecord = { epoch: epoch + 1, seconds: (performance.now() - start) / 1000, checkpoint: saved, val, valEma };
+      log?.epoch(rec);
+      o.onEpoch?.(rec);
       if (o.stop?.requested && epoch + 1 < o.settings.totalEpochs) {
         return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
       }

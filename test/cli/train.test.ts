@@ -33,21 +33,59 @@ describe('flatten-vit train', () => {
   it('runs the official loop: one JSON line per step, checkpoints every epoch that predict reads', () => {
     const out = join(dir, 'run');
     const r = cli(
-      base(['--checkpoint', fixture(CASE, 'checkpoint.pth'), '--model-ema', '--model-ema-decay', '0.99', '--out', out, '--json']),
+      base([
+        '--checkpoint',
+        fixture(CASE, 'checkpoint.pth'),
+        '--model-ema',
+        '--model-ema-decay',
+        '0.99',
+        '--out',
+        out,
+        '--json',
+        '--val-batches',
+        fixture(CASE, 'train/steps'),
+      ]),
     );
     expect(r.status, r.stderr).toBe(0);
     const ref = JSON.parse(readFileSync(fixture(CASE, 'train/reference.json'), 'utf8')) as { losses: number[]; lrs: number[] };
-    const lines = r.stdout
+    const all = r.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { epoch: number; step: number; loss: number; lr: number; grad_norm: number });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            epoch: number;
+            step: number;
+            loss: number;
+            lr: number;
+            grad_norm: number;
+            val_acc1?: number;
+            val_acc5: number;
+            val_loss: number;
+          },
+      );
+    const lines = all.filter((l) => l.step !== undefined);
+    const epochs = all.filter((l) => l.step === undefined);
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    for (const e of epochs) {
+      expect(e.val_acc1).toBeGreaterThanOrEqual(0);
+      expect(e.val_acc5).toBeGreaterThanOrEqual(e.val_acc1!);
+      expect(e.val_loss).toBeGreaterThan(0);
+    }
     expect(lines.map((l) => [l.epoch, l.step])).toEqual([1, 2].flatMap((e) => [1, 2, 3, 4].map((s) => [e, s])));
     lines.forEach((l, i) => {
       expect(Math.abs(l.loss / ref.losses[i] - 1)).toBeLessThan(1e-5);
       expect(Math.abs(l.lr / ref.lrs[i] - 1)).toBeLessThan(1e-6);
       expect(l.grad_norm).toBeGreaterThan(0);
     });
-    expect(readdirSync(out).sort()).toEqual(['ckpt_epoch_1.pth', 'ckpt_epoch_2.pth', 'last.pth', 'log.txt', 'metrics.jsonl']);
+    expect(readdirSync(out).sort()).toEqual([
+      'ckpt_epoch_1.pth',
+      'ckpt_epoch_2.pth',
+      'last.pth',
+      'log.txt',
+      'max_acc.pth',
+      'metrics.jsonl',
+    ]);
     const logits = join(dir, 'logits.npy');
     const p = cli([
       'predict',
@@ -71,7 +109,12 @@ describe('flatten-vit train', () => {
     expect(again).toMatch(/already holds a run's checkpoints.*--resume/);
     const r = cli(base(['--resume', join(out, 'ckpt_epoch_1.pth'), '--model-ema', '--model-ema-decay', '0.99', '--out', out, '--json']));
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"step"')),
+    ).toHaveLength(4);
   }, 120_000);
 
   const badYaml = () => {
@@ -188,7 +231,7 @@ describe('stopping and resuming', () => {
     stdout
       .trim()
       .split('\n')
-      .filter(Boolean)
+      .filter((l) => l.includes('"step"'))
       .map((l) => (JSON.parse(l) as { loss: number }).loss);
 
   it('Ctrl-C finishes the step, saves, exits 130; --resume continues exactly (stochastic depth and mixup included)', async () => {

@@ -8,7 +8,7 @@ import { PRETRAINED } from '../../hub/pretrained.js';
 import { trainingArchitecture } from '../../train/architecture.js';
 import { listBatches } from '../../train/batches.js';
 import { loadConfig } from '../../train/config.js';
-import { type InitialWeights, trainOnBatches } from '../../train/run.js';
+import { epochJson, type InitialWeights, trainOnBatches } from '../../train/run.js';
 import { trainSettings } from '../../train/settings.js';
 import type { StepRecord } from '../../train/trainer.js';
 import { FlattenError } from '../../util/errors.js';
@@ -29,7 +29,7 @@ function progressLine(r: StepRecord, steps: number, epochs: number, batch: numbe
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train or fine-tune with the official recipe (config, AdamW, schedule, EMA, checkpoints)',
-  usage: `flatten-vit train [--arch <name | config.json>] [--cfg <file.yaml>] --batches <dir> [--out <dir>]
+  usage: `flatten-vit train [--arch <name | config.json>] [--cfg <file.yaml>] --batches <dir> [--val-batches <dir>] [--out <dir>]
     [--checkpoint <file | pretrained name> | --resume <file.pth>] [--model-ema [--model-ema-decay D]]
     [--save-grads <file.safetensors>] [--freeze backbone | stages:A-B] [--threads N] [--seed S] [--json]
     [--opts KEY VALUE ...]
@@ -39,6 +39,8 @@ export const trainCommand: Command = {
   --opts             KEY VALUE pairs overriding the config, e.g. --opts TRAIN.EPOCHS 30 DATA.BATCH_SIZE 32
   --batches          folder of batch0_x.npy (B, 3, H, W) float32 and batch0_y.npy (B,) labels, batch1_..., in order;
                      one epoch is all of them; B must equal DATA.BATCH_SIZE
+  --val-batches      folder of validation batches (same files, any batch size), evaluated after every
+                     epoch: acc@1, acc@5, loss; max_acc.pth keeps the best, as the official code does
   --out              folder for ckpt_epoch_N.pth after every epoch and last.pth (official layout)
   --checkpoint       initial weights (the official --pretrained)
   --resume           continue a run from its checkpoint (weights, optimizer, scheduler, epoch, EMA)
@@ -47,7 +49,8 @@ export const trainCommand: Command = {
   --freeze           keep parameters fixed: backbone (train the head only, a linear probe) or stages:A-B
   --threads          onnxruntime intra-op threads (default: all cores)
   --seed             seed of initial weights and stochastic depth (default: SEED of the config)
-  --json             one line per step on stdout: {"epoch", "step", "loss", "lr", "grad_norm"}
+  --json             one line per step on stdout: {"epoch", "step", "loss", "lr", "grad_norm"}, and after
+                     every epoch {"epoch", "val_acc1", "val_acc5", "val_loss", "seconds"}
 
 Example:
   npx flatten-vit train --arch ../shared/fixtures/swin_mini/config.json \\
@@ -58,6 +61,7 @@ Example:
     cfg: { type: 'string' },
     opts: { type: 'boolean' },
     batches: { type: 'string' },
+    'val-batches': { type: 'string' },
     out: { type: 'string' },
     checkpoint: { type: 'string' },
     resume: { type: 'string' },
@@ -126,6 +130,7 @@ Example:
       config,
       settings,
       batches,
+      ...(typeof v['val-batches'] === 'string' ? { valBatches: listBatches(v['val-batches']) } : {}),
       init,
       ...(out ? { out } : {}),
       ...(saveGrads ? { saveGrads } : {}),
@@ -151,9 +156,15 @@ Example:
           );
         }
       },
-      onEpoch: (epoch, seconds, saved) => {
+      onEpoch: (e) => {
         if (tty) process.stderr.write('\n');
-        if (!json) process.stderr.write(`flatten-vit: epoch ${epoch} done in ${seconds.toFixed(1)} s${saved ? `, saved ${saved}` : ''}\n`);
+        if (json) process.stdout.write(`${JSON.stringify(epochJson(e))}\n`);
+        else {
+          const val = e.val ? `; val acc@1 ${e.val.acc1.toFixed(2)}% acc@5 ${e.val.acc5.toFixed(2)}% loss ${e.val.loss.toFixed(4)}` : '';
+          process.stderr.write(
+            `flatten-vit: epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}\n`,
+          );
+        }
         epochStart = performance.now();
       },
     }).finally(() => process.off('SIGINT', onInterrupt));
