@@ -3,7 +3,7 @@
  * checkpoint's, or a run to resume), every epoch from the start epoch to `EPOCHS + COOLDOWN_EPOCHS`,
  * and after each epoch `ckpt_epoch_N.pth` and `last.pth` in the output folder.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
@@ -22,6 +22,7 @@ import { smoothedTargets } from './criterion.js';
 import { parseFreeze } from './freeze.js';
 import { initialWeights } from './init.js';
 import { mixupBatch } from './mixup.js';
+import { curvesSvg, type EpochPoint } from './curves.js';
 import { paramGroups } from './optimizer.js';
 import type { TrainSettings } from './settings.js';
 import { type StepRecord, Trainer } from './trainer.js';
@@ -102,25 +103,71 @@ function saveGradients(path: string, trainer: Trainer, grads: ReadonlyMap<string
   renameSync(tmp, path);
 }
 
-/** `log.txt` (one line per epoch and event) and `metrics.jsonl` (one object per step and per epoch) in the output folder. */
+/**
+ * The output folder's record of the run: `log.txt` (a line per epoch and event), `metrics.jsonl` (an
+ * object per step and per epoch) and `curves.svg`, redrawn after every epoch from all epochs so far
+ * (those of earlier, resumed parts of the run included).
+ */
 class RunLog {
-  constructor(private readonly dir: string) {}
+  private readonly points: EpochPoint[] = [];
+  private losses: number[] = [];
+  private lastLr = 0;
+
+  constructor(private readonly dir: string) {
+    const file = join(dir, 'metrics.jsonl');
+    if (!existsSync(file)) return;
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      try {
+        const m = JSON.parse(text) as {
+          step?: number;
+          epoch: number;
+          train_loss?: number;
+          lr?: number;
+          val_loss: number | null;
+          val_acc1: number | null;
+          val_acc5: number | null;
+        };
+        if (m.step === undefined && m.train_loss !== undefined) {
+          this.points.push({
+            epoch: m.epoch,
+            trainLoss: m.train_loss,
+            lr: m.lr ?? 0,
+            valLoss: m.val_loss,
+            valAcc1: m.val_acc1,
+            valAcc5: m.val_acc5,
+          });
+        }
+      } catch {
+        // a line cut short by an earlier interruption
+      }
+    }
+  }
 
   line(text: string): void {
     appendFileSync(join(this.dir, 'log.txt'), `${new Date().toISOString()} ${text}\n`);
   }
 
   step(r: StepRecord): void {
+    this.losses.push(r.loss);
+    this.lastLr = r.lr;
     appendFileSync(
       join(this.dir, 'metrics.jsonl'),
       `${JSON.stringify({ epoch: r.epoch + 1, step: r.step + 1, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm })}\n`,
     );
   }
 
-  epoch(e: EpochRecord): void {
-    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(epochJson(e))}\n`);
+  async epoch(e: EpochRecord): Promise<void> {
+    const trainLoss = this.losses.reduce((a, b) => a + b, 0) / Math.max(1, this.losses.length);
+    this.losses = [];
+    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify({ ...epochJson(e), train_loss: trainLoss, lr: this.lastLr })}\n`);
     const val = e.val ? `, val acc@1 ${e.val.acc1.toFixed(2)} acc@5 ${e.val.acc5.toFixed(2)} loss ${e.val.loss.toFixed(4)}` : '';
-    this.line(`epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}`);
+    this.line(
+      `epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s, train loss ${trainLoss.toFixed(4)}${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}`,
+    );
+    this.points.push({ epoch: e.epoch, trainLoss, lr: this.lastLr, valLoss: e.val?.loss, valAcc1: e.val?.acc1, valAcc5: e.val?.acc5 });
+    const tmp = join(this.dir, `.curves.svg.${process.pid}.tmp`);
+    writeFileSync(tmp, await curvesSvg(this.points));
+    renameSync(tmp, join(this.dir, 'curves.svg'));
   }
 }
 
@@ -275,7 +322,7 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
         if (best) saveTrainingCheckpoint(join(o.out, 'max_acc.pth'), trainer, o.config.tree, epoch + 1);
       }
       const rec: EpochRecord = { epoch: epoch + 1, seconds: (performance.now() - start) / 1000, checkpoint: saved, val, valEma };
-      log?.epoch(rec);
+      await log?.epoch(rec);
       o.onEpoch?.(rec);
       if (o.stop?.requested && epoch + 1 < o.settings.totalEpochs) {
         return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };

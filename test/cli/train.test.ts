@@ -81,11 +81,14 @@ describe('flatten-vit train', () => {
     expect(readdirSync(out).sort()).toEqual([
       'ckpt_epoch_1.pth',
       'ckpt_epoch_2.pth',
+      'curves.svg',
       'last.pth',
       'log.txt',
       'max_acc.pth',
       'metrics.jsonl',
     ]);
+    const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
+    for (const text of ['<svg', 'train loss', 'val loss', 'learning rate', 'val acc@1', 'epoch']) expect(svg).toContain(text);
     const logits = join(dir, 'logits.npy');
     const p = cli([
       'predict',

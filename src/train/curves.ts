@@ -1,0 +1,69 @@
+/**
+ * `curves.svg`: the run's training loss, learning rate and validation accuracy against epochs, with
+ * axes, ticks and legends, drawn by Vega-Lite (rendered to SVG by Vega without a browser). Vega is
+ * loaded only when a chart is drawn (its module graph has top-level await, which would keep
+ * CommonJS code from requiring flatten-vit).
+ */
+import type { TopLevelSpec } from 'vega-lite';
+
+/** One epoch of the run, as `metrics.jsonl` records it. */
+export interface EpochPoint {
+  readonly epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  readonly trainLoss: number;
+  /** The learning rate of the epoch's last step. */
+  readonly lr: number;
+  readonly valLoss?: number | null;
+  readonly valAcc1?: number | null;
+  readonly valAcc5?: number | null;
+}
+
+/**
+ * The chart of a run as SVG text: loss (train and validation), learning rate, and validation
+ * accuracy (acc@1, acc@5) in three panels over a shared epoch axis.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('curves.svg', await curvesSvg([{ epoch: 1, trainLoss: 2.3, lr: 1e-4 }]));
+ * ```
+ */
+export async function curvesSvg(points: readonly EpochPoint[]): Promise<string> {
+  const rows: { epoch: number; series: string; value: number }[] = [];
+  const add = (epoch: number, series: string, value: number | null | undefined) => {
+    if (value !== null && value !== undefined && Number.isFinite(value)) rows.push({ epoch, series, value });
+  };
+  for (const p of points) {
+    add(p.epoch, 'train loss', p.trainLoss);
+    add(p.epoch, 'val loss', p.valLoss);
+    add(p.epoch, 'learning rate', p.lr);
+    add(p.epoch, 'val acc@1', p.valAcc1);
+    add(p.epoch, 'val acc@5', p.valAcc5);
+  }
+  const panel = (series: string[], title: string, format?: string) => ({
+    transform: [{ filter: { field: 'series', oneOf: series } }],
+    mark: { type: 'line' as const, point: true },
+    width: 480,
+    height: 140,
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' as const, axis: { tickMinStep: 1, title: 'epoch' } },
+      y: { field: 'value', type: 'quantitative' as const, title, scale: { zero: false }, ...(format ? { axis: { format } } : {}) },
+      color: { field: 'series', type: 'nominal' as const, scale: { domain: series }, legend: { title: null } },
+    },
+  });
+  const spec: TopLevelSpec = {
+    data: { values: rows },
+    vconcat: [
+      panel(['train loss', 'val loss'], 'loss'),
+      panel(['learning rate'], 'learning rate', '.1e'),
+      panel(['val acc@1', 'val acc@5'], 'accuracy (%)'),
+    ],
+    resolve: { scale: { color: 'independent' } },
+  };
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
