@@ -23,7 +23,8 @@ function progressLine(r: StepRecord, steps: number, epochs: number, batch: numbe
   const done = r.step + 1;
   const rate = (done * batch) / elapsed;
   const eta = clock(((steps - done) * batch) / rate);
-  return `epoch ${r.epoch + 1}/${epochs} step ${done}/${steps} ${rate.toFixed(1)} img/s ETA ${eta} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(3)} grad_norm ${r.gradNorm.toFixed(3)}`;
+  const bar = '#'.repeat(Math.round((20 * done) / steps)).padEnd(20, '.');
+  return `epoch ${r.epoch + 1}/${epochs} [${bar}] ${done}/${steps} ${rate.toFixed(1)} img/s ETA ${eta} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(3)} grad_norm ${r.gradNorm.toFixed(3)}`;
 }
 
 export const trainCommand: Command = {

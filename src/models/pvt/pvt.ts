@@ -55,7 +55,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   const grids: [number, number][] = [];
   const rates = dropPathRates(
     a.drop_path_rate,
-    a.depths.slice(0, a.num_stages).reduce((s, d) => s + d, 0),
+    a.depths.reduce((s, d) => s + d, 0), // the official sum(depths), all entries even with fewer stages
   );
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
