@@ -42,14 +42,16 @@ export const trainCommand: Command = {
                      one epoch is all of them; B must equal DATA.BATCH_SIZE
   --val-batches      folder of validation batches (same files, any batch size), evaluated after every
                      epoch: acc@1, acc@5, loss; max_acc.pth keeps the best, as the official code does
-  --out              folder for ckpt_epoch_N.pth after every epoch and last.pth (official layout)
+  --out              folder for ckpt_epoch_N.pth after every epoch and last.pth (official layout), with
+                     log.txt, metrics.jsonl and curves.svg; Ctrl-C finishes the step and saves last.pth,
+                     which --resume continues exactly
   --checkpoint       initial weights (the official --pretrained)
   --resume           continue a run from its checkpoint (weights, optimizer, scheduler, epoch, EMA)
   --model-ema        keep an EMA of the weights (saved as state_dict_ema); --model-ema-decay (default 0.9999)
   --save-grads       write the first step's gradients (official names, before clipping)
   --freeze           keep parameters fixed: backbone (train the head only, a linear probe) or stages:A-B
   --threads          onnxruntime intra-op threads (default: all cores)
-  --seed             seed of initial weights and stochastic depth (default: SEED of the config)
+  --seed             seed of initial weights, stochastic depth and mixup (default: SEED of the config)
   --json             one line per step on stdout: {"epoch", "step", "loss", "lr", "grad_norm"}, and after
                      every epoch {"epoch", "val_acc1", "val_acc5", "val_loss", "seconds"}
 
