@@ -16,6 +16,19 @@ beforeAll(() => {
 });
 
 const CASE = 'pvt_v2_mini';
+/** The fixture's run on another folder of batches. */
+const onBatches = (batches: string, extra: string[] = []) => [
+  'train',
+  '--arch',
+  fixture(CASE, 'config.json'),
+  '--cfg',
+  fixture(CASE, 'train/recipe.yaml'),
+  '--batches',
+  batches,
+  '--threads',
+  '1',
+  ...extra,
+];
 const base = (extra: string[]) => [
   'train',
   '--arch',
@@ -159,32 +172,12 @@ describe('flatten-vit train', () => {
     ['a value of the wrong type', () => base(['--opts', 'TRAIN.EPOCHS', 'many']), /TRAIN\.EPOCHS must be a number/],
     [
       'batches whose shape does not fit',
-      () => [
-        'train',
-        '--arch',
-        fixture(CASE, 'config.json'),
-        '--cfg',
-        fixture(CASE, 'train/recipe.yaml'),
-        '--batches',
-        batchDir('small', (x) => (x.shape = [2, 3, 32, 128])),
-        '--threads',
-        '1',
-      ],
+      () => onBatches(batchDir('small', (x) => (x.shape = [2, 3, 32, 128]))),
       /batch0_x\.npy: expected images of shape \(\d+, 3, 64, 64\) \(DATA\.BATCH_SIZE/,
     ],
     [
       'labels outside the classes',
-      () => [
-        'train',
-        '--arch',
-        fixture(CASE, 'config.json'),
-        '--cfg',
-        fixture(CASE, 'train/recipe.yaml'),
-        '--batches',
-        batchDir('labels', (_, y) => (y.data[1] = 10)),
-        '--threads',
-        '1',
-      ],
+      () => onBatches(batchDir('labels', (_, y) => (y.data[1] = 10))),
       /batch0_y\.npy: label 10 at position 1 is outside the model's 10 classes/,
     ],
     [
@@ -279,20 +272,7 @@ describe('stopping and resuming', () => {
       copyFileSync(fixture(CASE, `train/steps/batch${i}_y.npy`), join(d, `batch${i}_y.npy`));
     }
     const out = join(dir, 'nan-run');
-    const line = expectCleanFailure(
-      cli([
-        'train',
-        '--arch',
-        fixture(CASE, 'config.json'),
-        '--cfg',
-        fixture(CASE, 'train/recipe.yaml'),
-        '--batches',
-        d,
-        '--out',
-        out,
-        '--json',
-      ]),
-    );
+    const line = expectCleanFailure(cli(onBatches(d, ['--out', out, '--json'])));
     expect(line).toMatch(/the loss became NaN at epoch 1, step 2 \(batch1_x\.npy\).*no checkpoint was written/);
     expect(existsSync(join(out, 'last.pth'))).toBe(false);
   }, 60_000);
