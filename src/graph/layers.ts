@@ -252,9 +252,15 @@ export function residual(g: Graph, x: Value, y: Value): Value {
   return op.add(g, x, mask ? op.mul(g, y, mask) : y);
 }
 
-/** The official per-block stochastic-depth rates: `torch.linspace(0, rate, sum(depths))`. */
-export function dropPathRates(rate: number, blocks: number): number[] {
-  return Array.from({ length: blocks }, (_, i) => (blocks > 1 ? Math.fround((rate * i) / (blocks - 1)) : 0));
+/**
+ * The official per-block stochastic-depth rates, `torch.linspace(0, rate, sum(depths))`, by stage:
+ * `rates[i][j]` is block j of stage i (all of `depths` counts, as in the official constructors).
+ */
+export function dropPathRates(rate: number, depths: readonly number[]): number[][] {
+  const blocks = depths.reduce((s, d) => s + d, 0);
+  let k = 0;
+  const next = () => (blocks > 1 ? Math.fround((rate * k++) / (blocks - 1)) : 0);
+  return depths.map((d) => Array.from({ length: d }, next));
 }
 
 /**

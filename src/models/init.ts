@@ -4,17 +4,11 @@
  * official `_init_weights` leaves a fresh model, from a seeded generator so runs are repeatable.
  */
 import type { ParamSpec } from '../graph/graph.js';
+import { Random } from '../util/random.js';
 
-/** A small seeded generator (mulberry32) returning uniform numbers in [0, 1). */
+/** A seeded generator returning uniform numbers in [0, 1). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return new Random(seed).uniform;
 }
 
 /**

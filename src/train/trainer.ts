@@ -16,7 +16,7 @@ import { FlattenError } from '../util/errors.js';
 import { clipGradients, totalNorm } from './clip.js';
 import { ModelEma } from './ema.js';
 import { Optimizer, type ParamState, paramGroups } from './optimizer.js';
-import { Random } from './random.js';
+import { Random } from '../util/random.js';
 import { initialRates, learningRates, type ScheduleSettings } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 import { defineTrainingGraph, gradName, TARGETS_NAME, type TrainingGraph } from './training_graph.js';

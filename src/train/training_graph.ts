@@ -104,6 +104,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     g.output(d, gradName(p.name));
   }
   const params = [...g.params.values()];
+  const fedNames = new Set(fed.map((p) => p.name));
   return {
     arch,
     graph: g,
@@ -113,6 +114,6 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     numClasses: K,
     params,
     trained,
-    unused: params.filter((p) => !fed.some((f) => f.name === p.name)),
+    unused: params.filter((p) => !fedNames.has(p.name)),
   };
 }

@@ -29,18 +29,8 @@ const onBatches = (batches: string, extra: string[] = []) => [
   '1',
   ...extra,
 ];
-const base = (extra: string[]) => [
-  'train',
-  '--arch',
-  fixture(CASE, 'config.json'),
-  '--cfg',
-  fixture(CASE, 'train/recipe.yaml'),
-  '--batches',
-  fixture(CASE, 'train/steps'),
-  '--threads',
-  '1',
-  ...extra,
-];
+/** The fixture's run on its own batches. */
+const base = (extra: string[]) => onBatches(fixture(CASE, 'train/steps'), extra);
 
 describe('flatten-vit train', () => {
   it('runs the official loop: one JSON line per step, checkpoints every epoch that predict reads', () => {

@@ -230,10 +230,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   });
   const stages: Value[] = [];
   const grids: [number, number][] = [];
-  const rates = dropPathRates(
-    a.drop_path_rate,
-    a.depth.reduce((s, d) => s + d, 0),
-  );
+  const rates = dropPathRates(a.drop_path_rate, a.depth);
   for (let i = 0; i < 4; i++) {
     const R = Math.floor(a.img_size / 2 ** (i + 2));
     if (i > 0) {
@@ -251,7 +248,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     }
     require_(C % a.num_heads[i] === 0, where, `stage ${i + 1}: ${C} channels do not split into ${a.num_heads[i]} heads`);
     plan(a, i, R, where).forEach((p, j) => {
-      const rate = rates[a.depth.slice(0, i).reduce((s, d) => s + d, 0) + j];
+      const rate = rates[i][j];
       x = g.within(`stage${i + 1}.block${j}`, `stage${i + 1}.${j}`, () =>
         g.withDropPath(rate, () => block(g, x, C, a.num_heads[i], R, p, a)),
       );

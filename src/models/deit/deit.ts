@@ -116,7 +116,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   const cls = op.expandToBatch(g, g.param('cls_token', [1, 1, C]), patches); // (B, 1, C)
   let x = op.add(g, op.concat(g, [cls, patches], 1), g.param('pos_embed', [1, N, C])); // (B, N, C)
   const kind = ablation(raw, where);
-  const rates = dropPathRates(a.drop_path_rate, a.depth);
+  const [rates] = dropPathRates(a.drop_path_rate, [a.depth]);
   for (let i = 0; i < a.depth; i++) {
     x = g.within(`stage1.block${i}`, `blocks.${i}`, () =>
       g.withDropPath(rates[i], () => {

@@ -53,10 +53,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let firstPatches = 0;
   const stages: Value[] = [];
   const grids: [number, number][] = [];
-  const rates = dropPathRates(
-    a.drop_path_rate,
-    a.depths.reduce((s, d) => s + d, 0), // the official sum(depths), all entries even with fewer stages
-  );
+  const rates = dropPathRates(a.drop_path_rate, a.depths);
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const patch = i === 0 ? a.patch_size : 2;
@@ -79,7 +76,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     x = op.add(g, tokens, pos); // (B, N, C)
     const sr = stageSrRatio(a, i);
     for (let j = 0; j < a.depths[i]; j++) {
-      const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
+      const rate = rates[i][j];
       x = g.within(`stage${i + 1}.block${j}`, `block${i + 1}.${j}`, () =>
         g.withDropPath(rate, () =>
           pvtBlock(

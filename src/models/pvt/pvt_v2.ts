@@ -37,10 +37,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   let inC = a.in_chans;
   const stages: Value[] = [];
   const grids: [number, number][] = [];
-  const rates = dropPathRates(
-    a.drop_path_rate,
-    a.depths.reduce((s, d) => s + d, 0), // the official sum(depths), all entries even with fewer stages
-  );
+  const rates = dropPathRates(a.drop_path_rate, a.depths);
   for (let i = 0; i < a.num_stages; i++) {
     const C = a.embed_dims[i];
     const [kernel, stride] = i === 0 ? [7, 4] : [3, 2];
@@ -54,7 +51,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
     });
     const sr = stageSrRatio(a, i);
     for (let j = 0; j < a.depths[i]; j++) {
-      const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
+      const rate = rates[i][j];
       x = g.within(`stage${i + 1}.block${j}`, `block${i + 1}.${j}`, () =>
         g.withDropPath(rate, () =>
           pvtBlock(

@@ -291,10 +291,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
   if (a.ape) x = op.add(g, x, g.param('absolute_pos_embed', [1, pr[0] * pr[1], a.embed_dim]));
   const stages: Value[] = [];
   const grids: [number, number][] = [];
-  const rates = dropPathRates(
-    a.drop_path_rate,
-    a.depths.reduce((s, d) => s + d, 0),
-  );
+  const rates = dropPathRates(a.drop_path_rate, a.depths);
   for (let i = 0; i < n; i++) {
     const C = a.embed_dim * 2 ** i;
     const res: [number, number] = [Math.floor(pr[0] / 2 ** i), Math.floor(pr[1] / 2 ** i)];
@@ -308,7 +305,7 @@ function build(g: Graph, input: Value, raw: Readonly<Record<string, unknown>>, w
           where,
           `stage ${i + 1} (${res[0]}x${res[1]} tokens) cannot be split into ${p.window}x${p.window} windows; the official model cannot run this configuration`,
         );
-        const rate = rates[a.depths.slice(0, i).reduce((s, d) => s + d, 0) + j];
+        const rate = rates[i][j];
         x = g.within(`block${j}`, `blocks.${j}`, () => g.withDropPath(rate, () => block(g, x, C, a.num_heads[i], res, p, a)));
       });
       if (i < n - 1) {

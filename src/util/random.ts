@@ -1,6 +1,6 @@
 /**
- * The training loop's random numbers: a small seeded generator (mulberry32, as `seededRandom`) whose
- * state is one 32-bit integer, saved in checkpoints so that a resumed run draws exactly what the
+ * A small seeded generator (mulberry32) whose state is one 32-bit integer: random weights use it, and
+ * the training loop saves its state in checkpoints so that a resumed run draws exactly what the
  * uninterrupted run would have drawn.
  */
 
