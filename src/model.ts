@@ -10,7 +10,7 @@ import { serializeModel } from './graph/onnx.js';
 import { defineModel } from './models/define.js';
 import { checkFit, memoryStateDict, ModelBase, weightLookup } from './model_base.js';
 import { randomWeights } from './models/init.js';
-import type { ArchitectureSpec } from './models/registry.js';
+import { type ArchitectureSpec, withArgs } from './models/registry.js';
 import { resolveArchitectureSpec } from './models/config_file.js';
 import { commit, optimizedModelPath, temporaryPath, touch } from './runtime/cache.js';
 import { createSession, type RuntimeOptions } from './runtime/session.js';
@@ -53,12 +53,16 @@ export class FlattenModel extends ModelBase {
   /**
    * Builds an architecture, maps a checkpoint onto it (official `.pth` or `.safetensors`; official
    * or flatten-vit key names) and starts a session. Fails with one {@link FlattenError} listing
-   * missing keys, unexpected keys and shape mismatches if the checkpoint does not fit.
+   * missing keys, unexpected keys and shape mismatches if the checkpoint does not fit. A checkpoint
+   * that names its classes (a flatten-vit ImageFolder run) sets the class count of the head.
    */
   static async load(arch: ArchitectureSpec, checkpoint: CheckpointInput, opts: LoadOptions = {}): Promise<FlattenModel> {
-    const def = defineModel(resolveArchitectureSpec(arch), { stages: opts.stages, precision: opts.precision, probe: opts.probe });
     const sd = openCheckpoint(checkpoint, { ema: opts.ema, name: opts.checkpointName });
     try {
+      let resolved = resolveArchitectureSpec(arch);
+      const named = sd.classNames?.length;
+      if (named && resolved.args.num_classes !== named) resolved = withArgs(resolved, { num_classes: named });
+      const def = defineModel(resolved, { stages: opts.stages, precision: opts.precision, probe: opts.probe });
       const mapping = checkFit(def, sd);
       const warnings: string[] = [];
       const cached =

@@ -44,6 +44,11 @@ export class ModelBase {
     return countParams(this.definition.params);
   }
 
+  /** Class names in class-index order, when the checkpoint carries them (a flatten-vit ImageFolder run). */
+  get classNames(): readonly string[] | undefined {
+    return this.stateDict.classNames;
+  }
+
   /** (C, H, W) the model expects. */
   get inputShape(): readonly [number, number, number] {
     return this.definition.inputShape;

@@ -8,7 +8,7 @@ import { officialCrop } from '../classify/crop.js';
 import { FlattenModel } from '../model.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { loadImage } from '../preprocess/input.js';
-import { resizeBicubic } from '../preprocess/resize.js';
+import { resizeImage } from '../preprocess/resize.js';
 import { centerCrop, toNormalizedTensor } from '../preprocess/transform.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
@@ -43,8 +43,8 @@ export interface AnalysisInput {
 export function imageInput(path: string, size: number, crop: boolean): AnalysisInput {
   const img = loadImage(path, path);
   const resized = crop
-    ? centerCrop(resizeBicubic(img, Math.trunc((256 / 224) * size), Math.trunc((256 / 224) * size)), size)
-    : resizeBicubic(img, size, size);
+    ? centerCrop(resizeImage(img, Math.trunc((256 / 224) * size), Math.trunc((256 / 224) * size)), size)
+    : resizeImage(img, size, size);
   return { tensor: toNormalizedTensor(resized), picture: resized };
 }
 

@@ -23,6 +23,8 @@ export interface StateDict {
   readonly tensors: ReadonlyMap<string, LazyTensor>;
   /** Other top-level entries of the checkpoint, e.g. `optimizer`, `epoch` (never read further). */
   readonly otherEntries: readonly string[];
+  /** Class names in class-index order, from the `classes` entry flatten-vit writes when it trains on an ImageFolder. */
+  readonly classNames?: readonly string[];
   /** Closes the file. Tensors cannot be read afterwards. */
   close(): void;
 }

@@ -102,12 +102,14 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
   if (tensors.size === 0) {
     throw fileError('checkpoint', src.name, `the '${entry}' entry holds no tensors; expected a model state dict`);
   }
+  const classNames = root instanceof Map ? root.get('classes') : undefined;
   return {
     source: src.name,
     format: 'torch',
     entry,
     tensors,
     otherEntries: others,
+    ...(Array.isArray(classNames) && classNames.every((c) => typeof c === 'string') ? { classNames: classNames as string[] } : {}),
     close: () => src.close(),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Classifying images with a loaded model: each image goes through the official evaluation transform,
- * images are run in batches, and each gets its top-k ImageNet labels with softmax probabilities.
+ * images are run in batches, and each gets its top-k labels (the checkpoint's class names, or ImageNet's)
+ * with softmax probabilities.
  */
 import type { FlattenModel } from '../model.js';
 import { inputName, type ImageInput, loadImage } from '../preprocess/input.js';
@@ -82,7 +83,10 @@ export async function classifyImages(
       const { logits } = await model.predict(stack(tensors));
       const classes = logits.shape[1];
       idx.forEach((i, j) => {
-        results[i] = { file: inputName(inputs[i], i), top: topK(logits.data.subarray(j * classes, (j + 1) * classes), k) };
+        results[i] = {
+          file: inputName(inputs[i], i),
+          top: topK(logits.data.subarray(j * classes, (j + 1) * classes), k, model.classNames),
+        };
       });
     }
     done = Math.min(start + batchSize, inputs.length);

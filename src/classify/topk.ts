@@ -10,8 +10,9 @@ export interface LabelScore {
   score: number;
 }
 
-/** The label of class `i`: ImageNet names for 1000-class models, `class i` otherwise. */
-export function labelOf(i: number, numClasses: number): string {
+/** The label of class `i`: the given names, else ImageNet names for 1000-class models, else `class i`. */
+export function labelOf(i: number, numClasses: number, names?: readonly string[]): string {
+  if (names && names.length === numClasses) return names[i];
   return numClasses === 1000 ? IMAGENET_LABELS[i] : `class ${i}`;
 }
 
@@ -21,9 +22,10 @@ export function labelOf(i: number, numClasses: number): string {
  * @example
  * ```ts
  * topK(new Float32Array([0.1, 2.5, -1]), 2); // [{ index: 1, ... }, { index: 0, ... }]
+ * topK(logits, 1, ['cat', 'dog', 'fox']); // [{ index: 1, label: 'dog', ... }]
  * ```
  */
-export function topK(logits: ArrayLike<number>, k: number): LabelScore[] {
+export function topK(logits: ArrayLike<number>, k: number, names?: readonly string[]): LabelScore[] {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) max = Math.max(max, logits[i]);
@@ -31,7 +33,7 @@ export function topK(logits: ArrayLike<number>, k: number): LabelScore[] {
   const p = new Float64Array(n);
   for (let i = 0; i < n; i++) sum += p[i] = Math.exp(logits[i] - max);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  return order.slice(0, Math.min(k, n)).map((index) => ({ index, label: labelOf(index, n), score: p[index] / sum }));
+  return order.slice(0, Math.min(k, n)).map((index) => ({ index, label: labelOf(index, n, names), score: p[index] / sum }));
 }
 
 /** Indices of the `k` largest logits, best first (ties by lower index, as `torch.topk` on CPU). */

@@ -78,6 +78,19 @@ export function resolveArchitecture(spec: string | ArchitectureConfig, readConfi
   return fromConfig(spec, '<config>');
 }
 
+/**
+ * The architecture with some constructor arguments replaced (its registered name kept).
+ *
+ * @example
+ * ```ts
+ * const three = withArgs(resolveArchitecture('flatten_pvt_v2_b0'), { num_classes: 3 });
+ * ```
+ */
+export function withArgs(base: Architecture, args: Record<string, unknown>): Architecture {
+  const arch = resolveArchitecture({ family: base.family.name, args: { ...base.args, ...args } });
+  return { ...arch, name: base.name };
+}
+
 function parseConfig(text: string, path: string): ArchitectureConfig {
   try {
     return JSON.parse(text) as ArchitectureConfig;

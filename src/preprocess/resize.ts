@@ -1,8 +1,8 @@
 /**
- * PIL's bicubic resampling, reproduced bit for bit (Pillow `libImaging/Resample.c`): a separable
- * convolution with the a = −0.5 cubic kernel widened by the scale factor when shrinking, 8-bit
- * fixed-point coefficients (22 fractional bits), a horizontal pass rounded to uint8, then a vertical
- * pass rounded to uint8.
+ * PIL's resampling, reproduced bit for bit (Pillow `libImaging/Resample.c`): a separable convolution
+ * with the a = −0.5 cubic kernel (bicubic) or the triangle (bilinear), widened by the scale factor when
+ * shrinking, 8-bit fixed-point coefficients (22 fractional bits), a horizontal pass rounded to uint8,
+ * then a vertical pass rounded to uint8.
  */
 import type { RgbImage } from './image.js';
 
@@ -10,13 +10,29 @@ const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
 const HALF = 2 ** (PRECISION_BITS - 1);
 
-function bicubic(x: number): number {
-  const a = -0.5;
-  if (x < 0) x = -x;
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
-}
+/** The resampling filters `transforms` use: PIL's BICUBIC and BILINEAR. */
+export type Resample = 'bicubic' | 'bilinear';
+
+/** A filter's kernel and support, as Resample.c's `struct filter`. */
+const FILTERS: Record<Resample, { kernel: (x: number) => number; support: number }> = {
+  bicubic: {
+    kernel: (x) => {
+      const a = -0.5;
+      if (x < 0) x = -x;
+      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0;
+    },
+    support: 2,
+  },
+  bilinear: {
+    kernel: (x) => {
+      if (x < 0) x = -x;
+      return x < 1 ? 1 - x : 0;
+    },
+    support: 1,
+  },
+};
 
 /** C's `(int)` cast: truncation toward zero. */
 const trunc = (x: number) => (x < 0 ? Math.ceil(x) : Math.floor(x));
@@ -28,10 +44,11 @@ interface Coefficients {
 }
 
 /** `precompute_coeffs` + `normalize_coeffs_8bpc` for resampling `inSize` samples to `outSize`. */
-function coefficients(inSize: number, outSize: number): Coefficients {
+function coefficients(inSize: number, outSize: number, resample: Resample): Coefficients {
+  const { kernel, support: filterSupport } = FILTERS[resample];
   const scale = inSize / outSize;
   const filterscale = scale < 1 ? 1 : scale;
-  const support = 2 * filterscale;
+  const support = filterSupport * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
   const bounds = new Int32Array(outSize * 2);
   const kk = new Int32Array(outSize * ksize);
@@ -46,7 +63,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
     xmax -= xmin;
     let ww = 0;
     for (let x = 0; x < xmax; x++) {
-      const w = bicubic((x + xmin - center + 0.5) * ss);
+      const w = kernel((x + xmin - center + 0.5) * ss);
       k[x] = w;
       ww += w;
     }
@@ -66,17 +83,18 @@ function clip8(ss: number): number {
 }
 
 /**
- * Resizes to `width`×`height` exactly as `PIL.Image.resize((width, height), Image.BICUBIC)`.
+ * Resizes to `width`×`height` exactly as `PIL.Image.resize((width, height), Image.BICUBIC)` (or
+ * `Image.BILINEAR`).
  *
  * @example
  * ```ts
- * const small = resizeBicubic(image, 256, 256);
+ * const small = resizeImage(image, 256, 256); // bicubic, as PIL
  * ```
  */
-export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
+export function resizeImage(img: RgbImage, width: number, height: number, resample: Resample = 'bicubic'): RgbImage {
   let cur = img;
   if (width !== img.width) {
-    const { ksize, bounds, kk } = coefficients(img.width, width);
+    const { ksize, bounds, kk } = coefficients(img.width, width, resample);
     const out = new Uint8Array(width * img.height * 3);
     const src = img.data;
     for (let y = 0; y < img.height; y++) {
@@ -103,7 +121,7 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
     cur = { width, height: img.height, data: out };
   }
   if (height !== cur.height) {
-    const { ksize, bounds, kk } = coefficients(cur.height, height);
+    const { ksize, bounds, kk } = coefficients(cur.height, height, resample);
     const out = new Uint8Array(width * height * 3);
     const src = cur.data;
     const stride = width * 3;

@@ -6,7 +6,9 @@
  */
 import type { Tensor } from '../tensor.js';
 import type { RgbImage } from './image.js';
-import { resizeBicubic } from './resize.js';
+import { crop } from './geometry.js';
+import { resizeImage } from './resize.js';
+import { roundHalfEven } from '../util/random.js';
 
 /** ImageNet mean and std (timm's IMAGENET_DEFAULT_MEAN / _STD). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -20,25 +22,9 @@ export interface TransformOptions {
   crop?: boolean;
 }
 
-/** Python's `round` (halves to even). */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
 /** torchvision `CenterCrop(size)` on an image at least that large. */
 export function centerCrop(img: RgbImage, size: number): RgbImage {
-  const top = roundHalfEven((img.height - size) / 2);
-  const left = roundHalfEven((img.width - size) / 2);
-  const out = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    const from = ((y + top) * img.width + left) * 3;
-    out.set(img.data.subarray(from, from + size * 3), y * size * 3);
-  }
-  return { width: size, height: size, data: out };
+  return crop(img, roundHalfEven((img.width - size) / 2), roundHalfEven((img.height - size) / 2), size, size);
 }
 
 /** `ToTensor` + `Normalize`: HWC uint8 → (1, 3, H, W) float32. */
@@ -77,7 +63,7 @@ export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
  * ```
  */
 export function evalImage(img: RgbImage, opts: TransformOptions): RgbImage {
-  if (opts.crop === false) return resizeBicubic(img, opts.size, opts.size);
+  if (opts.crop === false) return resizeImage(img, opts.size, opts.size);
   const resized = Math.trunc((256 / 224) * opts.size);
-  return centerCrop(resizeBicubic(img, resized, resized), opts.size);
+  return centerCrop(resizeImage(img, resized, resized), opts.size);
 }

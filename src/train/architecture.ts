@@ -5,7 +5,7 @@
  * `MODEL.NUM_CLASSES`) override `--arch`'s own values; defaults never do.
  */
 import { resolveArchitectureSpec } from '../models/config_file.js';
-import { type Architecture, resolveArchitecture } from '../models/registry.js';
+import { type Architecture, resolveArchitecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
 import { get, type TrainingConfig } from './config.js';
 
@@ -21,11 +21,6 @@ const TYPES: Readonly<Record<string, string>> = {
   flatten_pvt_large: 'flatten_pvt_l',
   ...Object.fromEntries([0, 1, 2, 3, 4, 5].map((i) => [`flatten_pvt_v2_b${i}`, `flatten_pvt_v2_b${i}`])),
 };
-
-function withArgs(base: Architecture, args: Record<string, unknown>): Architecture {
-  const arch = resolveArchitecture({ family: base.family.name, args: { ...base.args, ...args } });
-  return { ...arch, name: base.name };
-}
 
 /** What `models/build.py` passes for MODEL.TYPE. */
 function fromModelType(cfg: TrainingConfig): Architecture {

@@ -159,10 +159,16 @@ function schedulerState(s: ScheduleSettings): Map<PyValue, PyValue> {
  *
  * @example
  * ```ts
- * saveTrainingCheckpoint('out/ckpt_epoch_1.pth', trainer, config.tree, 1);
+ * saveTrainingCheckpoint('out/ckpt_epoch_1.pth', trainer, config.tree, 1, { classes: ['cat', 'dog'] });
  * ```
  */
-export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigTree, epoch: number, stepInEpoch = 0): void {
+export function saveTrainingCheckpoint(
+  path: string,
+  t: Trainer,
+  config: ConfigTree,
+  epoch: number,
+  o: { stepInEpoch?: number; classes?: readonly string[] } = {},
+): void {
   const root = new Map<PyValue, PyValue>([
     ['model', stateDict(t.graph.graph, t.params)],
     ['optimizer', optimizerState(t)],
@@ -176,11 +182,12 @@ export function saveTrainingCheckpoint(path: string, t: Trainer, config: ConfigT
   root.set(
     STATE_KEY,
     new Map<PyValue, PyValue>([
-      ['step', stepInEpoch],
+      ['step', o.stepInEpoch ?? 0],
       ['drop_path_rng', t.dropPathRandom.state],
       ['mixup_rng', t.mixupRandom.state],
     ]),
   );
+  if (o.classes) root.set('classes', o.classes);
   saveTorch(path, root);
 }
 

@@ -6,6 +6,7 @@
  * smoothed one-hot labels, so that they sum to 1. The random draws come from a seeded generator.
  */
 import { FlattenError } from '../util/errors.js';
+import { normal } from '../util/random.js';
 
 /** timm `Mixup`'s settings. */
 export interface MixupSettings {
@@ -20,11 +21,6 @@ export interface MixupSettings {
   readonly mode: 'batch' | 'pair' | 'elem';
   readonly labelSmoothing: number;
   readonly numClasses: number;
-}
-
-/** A standard normal from a uniform generator (Box–Muller). */
-function normal(u: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
 
 /** Gamma(k, 1) by Marsaglia and Tsang (k < 1 boosted by U^(1/k)). */

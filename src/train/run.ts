@@ -1,10 +1,10 @@
 /**
- * A whole training run over ready batches, as `main_ema.py` runs it: the initial weights (fresh, a
+ * A whole training run, as `main_ema.py` runs it: the initial weights (fresh, a
  * checkpoint's, or a run to resume), every epoch from the start epoch to `EPOCHS + COOLDOWN_EPOCHS`,
  * and after each epoch `ckpt_epoch_N.pth` and `last.pth` in the output folder.
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import { checkFit, weightLookup } from '../model_base.js';
@@ -15,10 +15,10 @@ import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
-import { type BatchFiles, checkBatches, checkValidationBatches, readBatch } from './batches.js';
 import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { smoothedTargets } from './criterion.js';
+import type { TrainData } from './data.js';
 import { parseFreeze } from './freeze.js';
 import { initialWeights } from './init.js';
 import { mixupBatch } from './mixup.js';
@@ -36,9 +36,8 @@ export interface TrainRunOptions {
   readonly arch: Architecture;
   readonly config: TrainingConfig;
   readonly settings: TrainSettings;
-  readonly batches: readonly BatchFiles[];
-  /** Validation batches, evaluated after every epoch (any batch size). */
-  readonly valBatches?: readonly BatchFiles[];
+  /** The training batches, and the validation set evaluated after every epoch. */
+  readonly data: TrainData;
   readonly init: InitialWeights;
   /** Output folder for checkpoints; none are written without it. */
   readonly out?: string;
@@ -90,6 +89,8 @@ export function epochJson(e: EpochRecord): Record<string, number | null> {
     val_loss: e.val?.loss ?? null,
     ...(e.valEma ? { val_ema_acc1: e.valEma.acc1 } : {}),
     seconds: e.seconds,
+    data_wait_seconds: e.dataWaitSeconds,
+    data_wait_fraction: e.stepsSeconds > 0 ? e.dataWaitSeconds / e.stepsSeconds : 0,
   };
 }
 
@@ -162,7 +163,7 @@ class RunLog {
     appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify({ ...epochJson(e), train_loss: trainLoss, lr: this.lastLr })}\n`);
     const val = e.val ? `, val acc@1 ${e.val.acc1.toFixed(2)} acc@5 ${e.val.acc5.toFixed(2)} loss ${e.val.loss.toFixed(4)}` : '';
     this.line(
-      `epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s, train loss ${trainLoss.toFixed(4)}${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}`,
+      `epoch ${e.epoch} done in ${e.seconds.toFixed(1)} s (waited ${e.dataWaitSeconds.toFixed(1)} s for data), train loss ${trainLoss.toFixed(4)}${val}${e.checkpoint ? `, saved ${e.checkpoint}` : ''}`,
     );
     this.points.push({ epoch: e.epoch, trainLoss, lr: this.lastLr, valLoss: e.val?.loss, valAcc1: e.val?.acc1, valAcc5: e.val?.acc5 });
     const tmp = join(this.dir, `.curves.svg.${process.pid}.tmp`);
@@ -225,6 +226,10 @@ export interface EpochRecord {
   /** 1-based, as the official `epoch + 1`. */
   readonly epoch: number;
   readonly seconds: number;
+  /** Time the training steps spent waiting for their batch. */
+  readonly dataWaitSeconds: number;
+  /** Time of the epoch's steps, waits included (validation and saving excluded). */
+  readonly stepsSeconds: number;
   readonly checkpoint: string | null;
   readonly val: Validation | null;
   readonly valEma: Validation | null;
@@ -243,22 +248,22 @@ export interface TrainResult {
 }
 
 /**
- * Trains on a folder of batches.
+ * Trains on ready batches or an ImageFolder dataset.
  *
  * @example
  * ```ts
- * await trainOnBatches({ arch, config, settings, batches: listBatches('steps'), init: { kind: 'scratch' }, out: 'run' });
+ * await train({ arch, config, settings, data: batchFolderData(listBatches('steps')), init: { kind: 'scratch' }, out: 'run' });
  * ```
  */
-export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
+export async function train(o: TrainRunOptions): Promise<TrainResult> {
   const [h, w] = o.arch.family.inputSize(o.arch.args);
   const input = [o.arch.args.in_chans as number, h, w];
-  checkBatches(o.batches, o.settings.batch, input, o.arch.args.num_classes as number);
-  if (o.valBatches) checkValidationBatches(o.valBatches, input, o.arch.args.num_classes as number);
+  o.data.check(input, o.arch.args.num_classes as number, o.settings.batch);
   freezeOf(o);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
   const { weights, resume } = initialState(o);
-  const steps = o.batches.length;
+  const steps = o.data.steps;
+  const classes = o.data.classes ? { classes: o.data.classes } : {};
   const trainer = await Trainer.create(o.arch, {
     settings: o.settings,
     stepsPerEpoch: steps,
@@ -279,15 +284,20 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
     for (let epoch = trainer.epoch; epoch < o.settings.totalEpochs; epoch++) {
       trainer.epoch = epoch;
       const start = performance.now();
+      let waited = 0;
+      const batches = o.data.epoch(epoch, first)[Symbol.asyncIterator]();
       for (let idx = first; idx < steps; idx++) {
-        const b = o.batches[idx];
-        const { x, labels } = readBatch(b, o.settings.batch, trainer.graph.inputShape);
+        const asked = performance.now();
+        const next = await batches.next();
+        waited += performance.now() - asked;
+        if (next.done) break;
+        const { x, labels, source } = next.value;
         const targets = o.settings.mixing
           ? mixupBatch(x.data, x.shape, labels, { ...o.settings.mixing, numClasses: K }, trainer.mixupRandom.uniform)
-          : smoothedTargets(labels, K, o.settings.labelSmoothing, b.y);
+          : smoothedTargets(labels, K, o.settings.labelSmoothing, source);
         let rec: StepRecord;
         try {
-          rec = await trainer.step(x, targets, idx, basename(b.x), (grads) => {
+          rec = await trainer.step(x, targets, idx, source, (grads) => {
             if (!gradsWanted) return;
             gradsWanted = false;
             saveGradients(o.saveGrads!, trainer, grads);
@@ -303,25 +313,37 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
         log?.step(rec);
         o.onStep?.(rec, steps);
         if (o.stop?.requested && idx + 1 < steps) {
-          if (last) saveTrainingCheckpoint(last, trainer, o.config.tree, epoch, idx + 1);
+          if (last) saveTrainingCheckpoint(last, trainer, o.config.tree, epoch, { stepInEpoch: idx + 1, ...classes });
           log?.line(`stopped at epoch ${epoch + 1}, step ${idx + 1}${last ? `; ${last} holds the state` : ''}`);
           return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
         }
       }
       first = 0;
-      const val = o.valBatches ? await validate(o.arch, trainer.params, o.valBatches, o.threads) : null;
-      const valEma = o.valBatches && trainer.ema ? await validate(o.arch, trainer.ema.weights, o.valBatches, o.threads) : null;
+      const dataWaitSeconds = waited / 1000;
+      const stepsSeconds = (performance.now() - start) / 1000;
+      const valSet = o.data.validation();
+      const val = valSet ? await validate(o.arch, trainer.params, valSet, o.threads) : null;
+      const emaSet = trainer.ema ? o.data.validation() : null;
+      const valEma = emaSet && trainer.ema ? await validate(o.arch, trainer.ema.weights, emaSet, o.threads) : null;
       const best = val !== null && val.acc1 >= trainer.maxAccuracy;
       if (val) trainer.maxAccuracy = Math.max(trainer.maxAccuracy, val.acc1);
       if (valEma) trainer.maxAccuracyEma = Math.max(trainer.maxAccuracyEma, valEma.acc1);
       let saved: string | null = null;
       if (o.out && last) {
         saved = join(o.out, `ckpt_epoch_${epoch + 1}.pth`);
-        saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1);
-        saveTrainingCheckpoint(last, trainer, o.config.tree, epoch + 1);
-        if (best) saveTrainingCheckpoint(join(o.out, 'max_acc.pth'), trainer, o.config.tree, epoch + 1);
+        saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1, classes);
+        saveTrainingCheckpoint(last, trainer, o.config.tree, epoch + 1, classes);
+        if (best) saveTrainingCheckpoint(join(o.out, 'max_acc.pth'), trainer, o.config.tree, epoch + 1, classes);
       }
-      const rec: EpochRecord = { epoch: epoch + 1, seconds: (performance.now() - start) / 1000, checkpoint: saved, val, valEma };
+      const rec: EpochRecord = {
+        epoch: epoch + 1,
+        seconds: (performance.now() - start) / 1000,
+        dataWaitSeconds,
+        stepsSeconds,
+        checkpoint: saved,
+        val,
+        valEma,
+      };
       await log?.epoch(rec);
       o.onEpoch?.(rec);
       if (o.stop?.requested && epoch + 1 < o.settings.totalEpochs) {
@@ -331,5 +353,6 @@ export async function trainOnBatches(o: TrainRunOptions): Promise<TrainResult> {
     return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: false };
   } finally {
     await trainer.release();
+    await o.data.close();
   }
 }

@@ -1,13 +1,15 @@
 /**
  * What the training loop reads from the official configuration, resolved once: the learning rates
  * scaled by `BATCH_SIZE / 512` as `main.py` scales them, the schedule in iterations, the optimizer,
- * clipping, criterion and EMA.
+ * clipping, criterion and EMA, and the data transforms (`DATA.*`, `AUG.*`).
  */
 import { FlattenError } from '../util/errors.js';
 import { get, num, type TrainingConfig } from './config.js';
 import type { OptimizerSettings } from './optimizer.js';
 import type { MixupSettings } from './mixup.js';
 import type { ScheduleSettings } from './schedule.js';
+import { parseRandAugment } from '../data/rand_augment.js';
+import type { TransformSettings } from '../data/transforms.js';
 
 /** `data/build.py`'s Mixup arguments, or null when `AUG.MIXUP` and `AUG.CUTMIX` are 0 and no minmax is set. */
 function mixingSettings(cfg: TrainingConfig): MixupSettings | null {
@@ -97,5 +99,34 @@ export function trainSettings(cfg: TrainingConfig, opts: { emaDecay: number | nu
       decayT: Math.floor(num(cfg, 'TRAIN.LR_SCHEDULER.DECAY_EPOCHS') * steps),
       decayRate: num(cfg, 'TRAIN.LR_SCHEDULER.DECAY_RATE'),
     }),
+  };
+}
+
+/**
+ * The transform settings of `data/build.py`: `DATA.IMG_SIZE`, `DATA.INTERPOLATION`, `AUG.*`, `TEST.CROP`.
+ *
+ * @example
+ * ```ts
+ * const t = transformSettings(loadConfig('cfgs/flatten_pvt_v2_b0.yaml')); // RandAugment rand-m9-mstd0.5-inc1, …
+ * ```
+ */
+export function transformSettings(cfg: TrainingConfig): TransformSettings {
+  const interpolation = String(get(cfg, 'DATA.INTERPOLATION'));
+  if (interpolation !== 'bicubic' && interpolation !== 'bilinear' && interpolation !== 'random') {
+    throw new FlattenError('config', `DATA.INTERPOLATION '${interpolation}': training supports bicubic, bilinear or random`);
+  }
+  const mode = String(get(cfg, 'AUG.REMODE'));
+  if (num(cfg, 'AUG.REPROB') > 0 && mode !== 'pixel') {
+    throw new FlattenError('config', `AUG.REMODE '${mode}': only 'pixel' random erasing (the official setting) is supported`);
+  }
+  const aa = String(get(cfg, 'AUG.AUTO_AUGMENT'));
+  return {
+    size: num(cfg, 'DATA.IMG_SIZE'),
+    interpolation,
+    randAugment: aa === 'none' || aa === '' ? null : parseRandAugment(aa),
+    colorJitter: num(cfg, 'AUG.COLOR_JITTER'),
+    reProb: num(cfg, 'AUG.REPROB'),
+    reCount: num(cfg, 'AUG.RECOUNT'),
+    testCrop: Boolean(get(cfg, 'TEST.CROP')),
   };
 }

@@ -6,7 +6,7 @@
 import { FlattenModel } from '../model.js';
 import type { Architecture, ArchitectureSpec } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
-import { type BatchFiles, readLabeledBatch } from './batches.js';
+import type { LabeledBatch } from '../data/sample_loader.js';
 
 /** One validation pass. */
 export interface Validation {
@@ -21,14 +21,14 @@ export interface Validation {
  *
  * @example
  * ```ts
- * const v = await validate(arch, trainer.params, listBatches('val'), 2);
+ * const v = await validate(arch, trainer.params, data.validation()!, 2);
  * console.log(v.acc1, v.acc5, v.loss);
  * ```
  */
 export async function validate(
   arch: Architecture,
   weights: ReadonlyMap<string, Float32Array>,
-  batches: readonly BatchFiles[],
+  batches: AsyncIterable<LabeledBatch>,
   threads?: number,
 ): Promise<Validation> {
   const spec: ArchitectureSpec = { family: arch.family.name, args: { ...arch.args } };
@@ -38,15 +38,14 @@ export async function validate(
   let top5 = 0;
   let loss = 0;
   try {
-    for (const b of batches) {
-      const { x, labels } = readLabeledBatch(b, model.inputShape);
+    for await (const { x, labels, source } of batches) {
       const { logits } = await model.predict(x);
       const K = logits.shape[1];
       for (let i = 0; i < labels.length; i++) {
         const row = logits.data.subarray(i * K, (i + 1) * K);
         const y = labels[i];
         if (!Number.isInteger(y) || y < 0 || y >= K)
-          throw new FlattenError('input', `${b.y}: label ${y} at position ${i} is outside the model's ${K} classes`);
+          throw new FlattenError('input', `${source}: label ${y} at position ${i} is outside the model's ${K} classes`);
         let max = -Infinity;
         for (const v of row) max = Math.max(max, v);
         let sum = 0;
@@ -61,5 +60,6 @@ export async function validate(
   } finally {
     await model.dispose();
   }
+  if (images === 0) throw new FlattenError('input', 'the validation set yielded no images');
   return { acc1: (100 * top1) / images, acc5: (100 * top5) / images, loss: loss / images, images };
 }

@@ -1,6 +1,6 @@
 /**
  * The official training loop's fixtures (`../shared/fixtures/<case>/train/`): the run `main_ema.py`
- * made for two epochs over four fixed batches, reproduced through `trainOnBatches` — per-step loss,
+ * made for two epochs over four fixed batches, reproduced through `train` — per-step loss,
  * learning rate and gradient norm, the first step's gradients, the weights after each epoch and the
  * EMA (compared as the update w − w₀), resuming from the official `epoch1.pth`, and resuming from our
  * own `ckpt_epoch_1.pth`. Each check prints the largest difference it saw.
@@ -13,7 +13,8 @@ import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { listBatches } from '../../src/train/batches.js';
 import { loadConfig } from '../../src/train/config.js';
-import { type InitialWeights, trainOnBatches, type TrainResult } from '../../src/train/run.js';
+import { type InitialWeights, train as runTraining, type TrainResult } from '../../src/train/run.js';
+import { batchFolderData } from '../../src/train/data.js';
 import { trainSettings } from '../../src/train/settings.js';
 import { fixturesDir } from '../helpers/fixtures.js';
 
@@ -71,7 +72,7 @@ describe.each(CASES)('official training loop: %s', (name) => {
   const arch = resolveArchitectureSpec(join(dir, 'config.json'));
   const batches = listBatches(join(train, 'steps'));
   const run = (init: InitialWeights, out: string, saveGrads?: string): Promise<TrainResult> =>
-    trainOnBatches({ arch, config, settings, batches, init, out, ...(saveGrads ? { saveGrads } : {}), threads: 2 });
+    runTraining({ arch, config, settings, data: batchFolderData(batches), init, out, ...(saveGrads ? { saveGrads } : {}), threads: 2 });
   const updateTol = Math.max(1e-3, 30 * ref.float64.update_rel);
   let fresh: TrainResult;
   let w0: Map<string, Float32Array>;
