@@ -39,7 +39,14 @@ export { fetchPretrained, cacheDir } from './hub/download.js';
 export { PRETRAINED } from './hub/pretrained.js';
 export { countMacs } from './graph/macs.js';
 export { train, type TrainRunOptions, type TrainResult, type InitialWeights, type EpochRecord } from './train/run.js';
-export { batchFolderData, imageFolderData, type TrainData, type ImageFolderDataOptions } from './train/data.js';
+export {
+  batchFolderData,
+  imageFolderData,
+  listDataFolder,
+  type TrainData,
+  type ImageFolderDataOptions,
+  type ImageFolderSplit,
+} from './train/data.js';
 export { trainTransform, valTransform, type TransformSettings } from './data/transforms.js';
 export { parseRandAugment, randAugment, type RandAugmentPolicy } from './data/rand_augment.js';
 export { SampleLoader, type LabeledBatch } from './data/sample_loader.js';

@@ -23,6 +23,8 @@ import { type AugmentContext, randAugment, type RandAugmentPolicy } from './rand
 export interface TransformSettings {
   /** `DATA.IMG_SIZE`. */
   readonly size: number;
+  /** Probability of the horizontal flip: timm's `hflip`, 0.5 in the official transform (no config key sets it). */
+  readonly hflip: number;
   /** `DATA.INTERPOLATION`: bicubic, bilinear or random. */
   readonly interpolation: Resample | 'random';
   /** `AUG.AUTO_AUGMENT`, parsed; null for `none`. */
@@ -146,7 +148,7 @@ export function randomErasing(x: Float32Array, h: number, w: number, prob: numbe
  */
 export function trainTransform(img: RgbImage, s: TransformSettings, u: () => number, source: string): Float32Array {
   let out = s.size > 32 ? randomResizedCrop(img, s.size, s.interpolation, u) : randomCropPadded(img, s.size, u, source);
-  if (u() < 0.5) out = flipLeftRight(out);
+  if (s.hflip > 0 && u() < s.hflip) out = flipLeftRight(out);
   if (s.randAugment) {
     const ctx: AugmentContext = { u, fill: FILL, resample: s.interpolation };
     out = randAugment(out, s.randAugment, ctx);

@@ -122,6 +122,7 @@ export function transformSettings(cfg: TrainingConfig): TransformSettings {
   const aa = String(get(cfg, 'AUG.AUTO_AUGMENT'));
   return {
     size: num(cfg, 'DATA.IMG_SIZE'),
+    hflip: 0.5,
     interpolation,
     randAugment: aa === 'none' || aa === '' ? null : parseRandAugment(aa),
     colorJitter: num(cfg, 'AUG.COLOR_JITTER'),

@@ -9,6 +9,7 @@ import { saveTorch } from '../../src/checkpoint/torch_save.js';
 import { encodeNpy, readNpy } from '../../src/io/npy.js';
 import { cli, expectCleanFailure } from '../helpers/cli.js';
 import { fixture, REPO } from '../helpers/fixtures.js';
+import { makeImageFolder } from '../helpers/image_folder.js';
 
 let dir: string;
 beforeAll(() => {
@@ -366,5 +367,77 @@ saveTorch(${JSON.stringify(path)}, new Map([['model', new Map([['w', new PyTenso
     if (after.length === before.length) expect(after.equals(before)).toBe(true);
     else expect(after.length).toBeGreaterThan(96 * 2 ** 22);
     expect(existsSync(path)).toBe(true);
+  }, 60_000);
+});
+
+describe('flatten-vit train --data', () => {
+  let root: string;
+  beforeAll(() => {
+    root = join(dir, 'folder');
+    makeImageFolder(root, 'train', ['ant', 'bee', 'cat'], 4, 40);
+    makeImageFolder(root, 'val', ['ant', 'bee', 'cat'], 1, 40, 1);
+  });
+  const onFolder = (data: string, extra: string[]) => [
+    'train',
+    '--arch',
+    fixture(CASE, 'config.json'),
+    '--data',
+    data,
+    '--threads',
+    '1',
+    '--workers',
+    '1',
+    ...extra,
+    '--opts',
+    'DATA.BATCH_SIZE',
+    '4',
+    'TRAIN.EPOCHS',
+    '1',
+    'DATA.IMG_SIZE',
+    '64',
+  ];
+
+  it('trains on an ImageFolder with the official augmentation, stores the class names, and classify prints them', () => {
+    const out = join(dir, 'folder-run');
+    const r = cli(onFolder(root, ['--out', out, '--json']));
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
+    // 12 images in batches of 4, labels from 3 class folders
+    expect(lines.filter((l) => l.step !== undefined)).toHaveLength(3);
+    const epoch = lines.find((l) => l.step === undefined)!;
+    expect(epoch.val_acc5).toBe(100);
+    expect(epoch.data_wait_fraction).toBeGreaterThanOrEqual(0);
+    expect(epoch.data_wait_fraction).toBeLessThanOrEqual(1);
+    const sd = openCheckpoint(join(out, 'last.pth'));
+    expect(sd.classNames).toEqual(['ant', 'bee', 'cat']);
+    expect(sd.tensors.get('head.weight')!.shape).toEqual([3, 64]);
+    sd.close();
+    const c = cli([
+      'classify',
+      '--arch',
+      fixture(CASE, 'config.json'),
+      '--checkpoint',
+      join(out, 'last.pth'),
+      join(root, 'val', 'bee', '0.png'),
+      '--json',
+      '--top',
+      '3',
+    ]);
+    expect(c.status, c.stderr).toBe(0);
+    const [result] = JSON.parse(c.stdout) as { top: { label: string }[] }[];
+    expect(result.top.map((t) => t.label).sort()).toEqual(['ant', 'bee', 'cat']);
+  }, 120_000);
+
+  it('fails in one line on an empty class folder, and on --data with --batches', () => {
+    const empty = join(dir, 'empty-class');
+    makeImageFolder(empty, 'train', ['a', 'b'], 2, 40);
+    mkdirSync(join(empty, 'train', 'c'));
+    expect(expectCleanFailure(cli(onFolder(empty, [])))).toMatch(/train\/c: class folder holds no images/);
+    expect(expectCleanFailure(cli(onFolder(root, ['--batches', fixture(CASE, 'train/steps')])))).toMatch(
+      /--data and --batches\/--val-batches exclude each other/,
+    );
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { makeImageFolder } from '../helpers/image_folder.js';
 
 const SETTINGS: TransformSettings = {
   size: 40,
+  hflip: 0.5,
   interpolation: 'bicubic',
   randAugment: { magnitude: 9, layers: 2, magnitudeStd: 0.5, magnitudeMax: 10, increasing: true, prob: 0.5 },
   colorJitter: 0.4,

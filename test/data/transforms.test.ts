@@ -19,6 +19,7 @@ const noise = (w: number, h: number, seed: number): RgbImage => {
 
 const SETTINGS: TransformSettings = {
   size: 48,
+  hflip: 0.5,
   interpolation: 'bicubic',
   randAugment: { magnitude: 9, layers: 2, magnitudeStd: 0.5, magnitudeMax: 10, increasing: true, prob: 0.5 },
   colorJitter: 0.4,
