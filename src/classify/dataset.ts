@@ -3,7 +3,7 @@
  * folders sorted by name give the class indices, and each class folder is walked recursively in
  * sorted order, keeping files with torchvision's image extensions.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlattenError } from '../util/errors.js';
 
@@ -30,17 +30,34 @@ const isDir = (p: string) => {
   }
 };
 
-/** `os.walk` order as `sorted(os.walk(...))` yields it: folders sorted by path, files sorted by name. */
+/**
+ * `os.walk(dir, followlinks=True)` order as `sorted(...)` yields it: folders sorted by path, files
+ * sorted by name. Links are followed as torchvision follows them, but a folder already visited (a link
+ * loop) is not entered again, and the walk goes on without a stack.
+ */
 function walk(dir: string): { root: string; files: string[] }[] {
   const out: { root: string; files: string[] }[] = [];
-  const visit = (root: string) => {
+  const seen = new Set<string>();
+  const pending = [dir];
+  while (pending.length) {
+    const root = pending.pop()!;
+    let real: string;
+    let names: string[];
+    try {
+      real = realpathSync(root);
+      if (seen.has(real)) continue;
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    seen.add(real);
     const files: string[] = [];
-    const dirs: string[] = [];
-    for (const name of readdirSync(root)) (isDir(join(root, name)) ? dirs : files).push(name);
+    for (const name of names) {
+      if (isDir(join(root, name))) pending.push(join(root, name));
+      else files.push(name);
+    }
     out.push({ root, files: files.sort() });
-    for (const d of dirs) visit(join(root, d));
-  };
-  visit(dir);
+  }
   return out.sort((a, b) => (a.root < b.root ? -1 : a.root > b.root ? 1 : 0));
 }
 

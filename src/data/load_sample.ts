@@ -3,7 +3,8 @@
  * PIL), then the training transform (with its own seeded random stream) or the evaluation transform.
  * Workers and the main thread both call this, so a run draws the same augmentations whichever does.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { MAX_IMAGE_FILE_BYTES } from '../preprocess/image.js';
 import { decodeImage } from '../preprocess/decode.js';
 import { FlattenError } from '../util/errors.js';
 import { Random } from '../util/random.js';
@@ -30,6 +31,11 @@ export type SampleResult = { ok: true; x: Float32Array } | { ok: false; reason: 
 export function loadSample(job: SampleJob, s: TransformSettings): SampleResult {
   let bytes: Uint8Array;
   try {
+    const st = statSync(job.path);
+    if (!st.isFile()) return { ok: false, reason: `${job.path}: is not a regular file` };
+    if (st.size > MAX_IMAGE_FILE_BYTES) {
+      return { ok: false, reason: `${job.path}: ${st.size} bytes, more than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image file` };
+    }
     bytes = readFileSync(job.path);
   } catch (e) {
     return { ok: false, reason: `${job.path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };

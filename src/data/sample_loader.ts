@@ -87,10 +87,16 @@ export class SampleLoader {
   private failure: Error | null = null;
   private readonly skipped = new Set<string>();
 
-  constructor(private readonly o: SampleLoaderOptions) {
-    const n = o.workers ?? defaultWorkers();
+  private started = false;
+
+  constructor(private readonly o: SampleLoaderOptions) {}
+
+  /** Starts the worker threads (on the first job, so that a loader never used costs nothing). */
+  private start(): void {
+    this.started = true;
+    const n = this.o.workers ?? defaultWorkers();
     for (let i = 0; i < n; i++) {
-      const w = startWorker(o.settings);
+      const w = startWorker(this.o.settings);
       w.on('message', (m: { id: number; result?: SampleResult; crash?: string }) => {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
@@ -115,6 +121,7 @@ export class SampleLoader {
 
   /** Starts one job (on the next worker in turn) and returns its eventual result. */
   private submit(job: SampleJob): Promise<SampleResult> {
+    if (!this.started) this.start();
     if (this.failure) return Promise.reject(this.failure);
     if (this.workers.length === 0) {
       return new Promise((resolve, reject) =>

@@ -169,7 +169,11 @@ export function trainTransform(img: RgbImage, s: TransformSettings, u: () => num
  * ```
  */
 export function valTransform(img: RgbImage, s: TransformSettings, source: string): Float32Array {
-  if (s.size > 32) return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop })).data;
+  if (s.size > 32) {
+    // timm's _pil_interp maps 'random' to bilinear at evaluation
+    const resample = s.interpolation === 'random' ? 'bilinear' : s.interpolation;
+    return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop, resample })).data;
+  }
   if (img.width !== s.size || img.height !== s.size) {
     throw new FlattenError(
       'input',

@@ -37,7 +37,6 @@ export function affine(img: RgbImage, m: AffineMatrix, resample: Resample, fill:
   const { width: w, height: h, data: src } = img;
   const out = new Uint8Array(w * h * 3);
   const [a0, a1, a2, a3, a4, a5] = m;
-  const at = (row: number, col: number, c: number) => src[(row * w + col) * 3 + c];
   for (let y = 0; y < h; y++) {
     const yc = y + 0.5;
     for (let x = 0; x < w; x++) {
@@ -58,36 +57,37 @@ export function affine(img: RgbImage, m: AffineMatrix, resample: Resample, fill:
       const dx = xin - xf;
       const dy = yin - yf;
       if (resample === 'bilinear') {
-        const x0 = clamp(xf, w);
-        const x1 = clamp(xf + 1, w);
-        const r0 = clamp(yf, h);
-        const hasR1 = yf + 1 >= 0 && yf + 1 < h;
+        const x0 = clamp(xf, w) * 3;
+        const x1 = clamp(xf + 1, w) * 3;
+        const r0 = clamp(yf, h) * w * 3;
+        const r1 = yf + 1 >= 0 && yf + 1 < h ? (yf + 1) * w * 3 : -1;
         for (let c = 0; c < 3; c++) {
-          let a = at(r0, x0, c);
-          let v1 = a + (at(r0, x1, c) - a) * dx;
+          let a = src[r0 + x0 + c];
+          let v1 = a + (src[r0 + x1 + c] - a) * dx;
           let v2 = v1;
-          if (hasR1) {
-            a = at(yf + 1, x0, c);
-            v2 = a + (at(yf + 1, x1, c) - a) * dx;
+          if (r1 >= 0) {
+            a = src[r1 + x0 + c];
+            v2 = a + (src[r1 + x1 + c] - a) * dx;
           }
           v1 = v1 + (v2 - v1) * dy;
           out[o + c] = v1 | 0;
         }
         continue;
       }
-      const xs = xf - 1;
-      const ys = yf - 1;
-      const x0 = clamp(xs, w);
-      const x1 = clamp(xs + 1, w);
-      const x2 = clamp(xs + 2, w);
-      const x3 = clamp(xs + 3, w);
-      const row = (r: number, c: number) => cubic(at(r, x0, c), at(r, x1, c), at(r, x2, c), at(r, x3, c), dx);
-      const inside = (r: number) => r >= 0 && r < h;
+      // 4×4 neighbourhood: columns clamped to the image, rows past the bottom repeat the row above
+      const c0 = clamp(xf - 1, w) * 3;
+      const c1 = clamp(xf, w) * 3;
+      const c2 = clamp(xf + 1, w) * 3;
+      const c3 = clamp(xf + 2, w) * 3;
+      const r0 = clamp(yf - 1, h) * w * 3;
+      const r1 = yf >= 0 && yf < h ? yf * w * 3 : -1;
+      const r2 = yf + 1 >= 0 && yf + 1 < h ? (yf + 1) * w * 3 : -1;
+      const r3 = yf + 2 >= 0 && yf + 2 < h ? (yf + 2) * w * 3 : -1;
       for (let c = 0; c < 3; c++) {
-        const v1 = row(clamp(ys, h), c);
-        const v2 = inside(ys + 1) ? row(ys + 1, c) : v1;
-        const v3 = inside(ys + 2) ? row(ys + 2, c) : v2;
-        const v4 = inside(ys + 3) ? row(ys + 3, c) : v3;
+        const v1 = cubic(src[r0 + c0 + c], src[r0 + c1 + c], src[r0 + c2 + c], src[r0 + c3 + c], dx);
+        const v2 = r1 < 0 ? v1 : cubic(src[r1 + c0 + c], src[r1 + c1 + c], src[r1 + c2 + c], src[r1 + c3 + c], dx);
+        const v3 = r2 < 0 ? v2 : cubic(src[r2 + c0 + c], src[r2 + c1 + c], src[r2 + c2 + c], src[r2 + c3 + c], dx);
+        const v4 = r3 < 0 ? v3 : cubic(src[r3 + c0 + c], src[r3 + c1 + c], src[r3 + c2 + c], src[r3 + c3 + c], dx);
         const v = cubic(v1, v2, v3, v4, dy);
         out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
       }

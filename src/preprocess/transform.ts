@@ -7,7 +7,7 @@
 import type { Tensor } from '../tensor.js';
 import type { RgbImage } from './image.js';
 import { crop } from './geometry.js';
-import { resizeImage } from './resize.js';
+import { type Resample, resizeImage } from './resize.js';
 import { roundHalfEven } from '../util/random.js';
 
 /** ImageNet mean and std (timm's IMAGENET_DEFAULT_MEAN / _STD). */
@@ -20,6 +20,8 @@ export interface TransformOptions {
   size: number;
   /** Center-crop after resizing to 256/224 × size (the official `TEST.CROP`); default true. */
   crop?: boolean;
+  /** The resize filter (`DATA.INTERPOLATION`); default bicubic, as every official config. */
+  resample?: Resample;
 }
 
 /** torchvision `CenterCrop(size)` on an image at least that large. */
@@ -63,7 +65,7 @@ export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
  * ```
  */
 export function evalImage(img: RgbImage, opts: TransformOptions): RgbImage {
-  if (opts.crop === false) return resizeImage(img, opts.size, opts.size);
+  if (opts.crop === false) return resizeImage(img, opts.size, opts.size, opts.resample);
   const resized = Math.trunc((256 / 224) * opts.size);
-  return centerCrop(resizeImage(img, resized, resized), opts.size);
+  return centerCrop(resizeImage(img, resized, resized, opts.resample), opts.size);
 }

@@ -221,6 +221,14 @@ function initialState(o: TrainRunOptions) {
   return { weights: r.weights, resume: r.state };
 }
 
+/** An epoch's batches with the load of its first batch already started. */
+function openEpoch(data: TrainData, epoch: number, from: number) {
+  const batches = data.epoch(epoch, from)[Symbol.asyncIterator]();
+  const head = batches.next();
+  head.catch(() => undefined); // awaited when the epoch starts; a run that ends first must not leave it unhandled
+  return { batches, head };
+}
+
 /** What an epoch reports (the `--json` epoch line). */
 export interface EpochRecord {
   /** 1-based, as the official `epoch + 1`. */
@@ -256,6 +264,15 @@ export interface TrainResult {
  * ```
  */
 export async function train(o: TrainRunOptions): Promise<TrainResult> {
+  try {
+    return await runTraining(o);
+  } finally {
+    await o.data.close();
+  }
+}
+
+/** The run itself; {@link train} closes the data source (its worker threads) whatever happens. */
+async function runTraining(o: TrainRunOptions): Promise<TrainResult> {
   const [h, w] = o.arch.family.inputSize(o.arch.args);
   const input = [o.arch.args.in_chans as number, h, w];
   o.data.check(input, o.arch.args.num_classes as number, o.settings.batch);
@@ -264,6 +281,8 @@ export async function train(o: TrainRunOptions): Promise<TrainResult> {
   const { weights, resume } = initialState(o);
   const steps = o.data.steps;
   const classes = o.data.classes ? { classes: o.data.classes } : {};
+  // the first batch loads while the training graph is built; each next epoch's while validating
+  let upcoming = openEpoch(o.data, resume?.epoch ?? 0, resume?.within?.step ?? 0);
   const trainer = await Trainer.create(o.arch, {
     settings: o.settings,
     stepsPerEpoch: steps,
@@ -285,10 +304,10 @@ export async function train(o: TrainRunOptions): Promise<TrainResult> {
       trainer.epoch = epoch;
       const start = performance.now();
       let waited = 0;
-      const batches = o.data.epoch(epoch, first)[Symbol.asyncIterator]();
+      const { batches, head } = upcoming;
       for (let idx = first; idx < steps; idx++) {
         const asked = performance.now();
-        const next = await batches.next();
+        const next = idx === first ? await head : await batches.next();
         waited += performance.now() - asked;
         if (next.done) break;
         const { x, labels, source } = next.value;
@@ -321,6 +340,7 @@ export async function train(o: TrainRunOptions): Promise<TrainResult> {
       first = 0;
       const dataWaitSeconds = waited / 1000;
       const stepsSeconds = (performance.now() - start) / 1000;
+      if (epoch + 1 < o.settings.totalEpochs) upcoming = openEpoch(o.data, epoch + 1, 0);
       const valSet = o.data.validation();
       const val = valSet ? await validate(o.arch, trainer.params, valSet, o.threads) : null;
       const emaSet = trainer.ema ? o.data.validation() : null;
@@ -353,6 +373,5 @@ export async function train(o: TrainRunOptions): Promise<TrainResult> {
     return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: false };
   } finally {
     await trainer.release();
-    await o.data.close();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,16 @@ describe('the ImageFolder loader', () => {
     expect(threaded.map((b) => Array.from(b.labels))).toEqual(inline.map((b) => Array.from(b.labels)));
     threaded.forEach((b, i) => expect(b.x.data).toEqual(inline[i].x.data));
     expect(inline[0].x.shape).toEqual([4, 3, 40, 40]);
+  });
+
+  it('skips what is not a regular file (a link to /dev/zero) without reading it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flatten-loader-dev-'));
+    makeImageFolder(dir, 'train', ['a'], 2, 48);
+    symlinkSync('/dev/zero', join(dir, 'train', 'a', 'zero.png'));
+    const skipped: string[] = [];
+    const batches = await collect(make(0, (r) => skipped.push(r)).valEpoch(listImageFolder(join(dir, 'train')).samples, 4));
+    expect(batches.map((b) => b.labels.length)).toEqual([2]);
+    expect(skipped).toEqual([expect.stringMatching(/zero\.png: is not a regular file/)]);
   });
 
   it('resumes inside an epoch with exactly the batches the whole epoch would have given', async () => {

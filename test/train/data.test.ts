@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,13 @@ describe('a --data folder', () => {
     expect(d.train).toHaveLength(6);
     // val/ alone would number bee 0 and cat 1; by name they are 1 and 2
     expect(d.val!.map((s) => s.target)).toEqual([1, 2]);
+  });
+
+  it('walks a link loop once, as a folder already visited is not entered again', () => {
+    const root = fresh();
+    makeImageFolder(root, 'train', ['a', 'b'], 2, 8);
+    symlinkSync(join(root, 'train', 'a'), join(root, 'train', 'a', 'again'));
+    expect(listDataFolder(root).train).toHaveLength(4);
   });
 
   it('works without val/', () => {
