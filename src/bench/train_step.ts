@@ -56,7 +56,7 @@ export async function benchTrainStep(
   const trainer = await Trainer.create(arch, {
     settings,
     stepsPerEpoch: 1000,
-    weights: initialWeights(def.params, 0),
+    weights: initialWeights(def.params, def.arch.family, 0),
     runtime: { threads },
   });
   const x = benchInput(batch, def.inputShape);

@@ -37,6 +37,11 @@ export interface Family {
   readonly noWeightDecay: readonly string[];
   /** The official model's `no_weight_decay_keywords()`: names containing one join that group too. */
   readonly noWeightDecayKeywords: readonly string[];
+  /**
+   * How the official `_init_weights` leaves convolutions: `fan_out` draws N(0, 2 / fan_out) with zero
+   * bias (PVTv2); absent, they keep PyTorch's default (uniform ±1/√fan_in, bias too).
+   */
+  readonly convInit?: 'fan_out';
   /** Input image size (H, W) for these arguments. */
   inputSize(args: Readonly<Record<string, unknown>>): [number, number];
   /**

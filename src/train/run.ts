@@ -181,7 +181,7 @@ function freezeOf(o: TrainRunOptions): ((p: ParamSpec) => boolean) | undefined {
 /** Initial weights and resume state. */
 function initialState(o: TrainRunOptions) {
   const def = defineModel(o.arch);
-  if (o.init.kind === 'scratch') return { weights: initialWeights(def.params, o.seed ?? 0), resume: undefined };
+  if (o.init.kind === 'scratch') return { weights: initialWeights(def.params, o.arch.family, o.seed ?? 0), resume: undefined };
   if (o.init.kind === 'checkpoint') {
     const sd = openCheckpoint(o.init.file);
     try {

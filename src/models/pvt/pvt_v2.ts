@@ -100,6 +100,7 @@ export const pvtV2Family: Family = {
   variants,
   noWeightDecay: ['pos_embed1', 'pos_embed2', 'pos_embed3', 'pos_embed4', 'cls_token'],
   noWeightDecayKeywords: [],
+  convInit: 'fan_out',
   inputSize: (args) => [args.img_size as number, args.img_size as number],
   build,
 };
