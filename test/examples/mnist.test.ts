@@ -3,7 +3,7 @@
  * from scratch for two epochs on a third of the digits through the whole `--data` pipeline must
  * learn them (the example itself fails below its promised accuracy).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +11,16 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/fixtures.js';
 
 describe('examples/mnist.ts --quick', () => {
-  it('learns the digits from scratch', () => {
+  it('learns the digits from scratch', async () => {
     const out = mkdtempSync(join(tmpdir(), 'flatten-mnist-'));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'examples', 'mnist.ts'), '--quick', '--out', out], {
-      cwd: REPO,
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    // spawned asynchronously: minutes of a blocked event loop would stall vitest's worker
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'examples', 'mnist.ts'), '--quick', '--out', out], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const r = { status, stdout, stderr };
     console.log(r.stdout);
     expect(r.status, r.stderr).toBe(0);
     const best = Number(/best test accuracy ([\d.]+)%/.exec(r.stdout)?.[1]);
