@@ -1,5 +1,5 @@
 /**
- * `flatten-vit classify`: top-k ImageNet labels for images, as text or JSON.
+ * `flatten-vit classify`: top-k labels for images (ImageNet's, or the class names a training run stored), as text or JSON.
  */
 import { classifyImages } from '../../classify/classify.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
@@ -8,7 +8,7 @@ import { Progress } from '../progress.js';
 
 export const classifyCommand: Command = {
   name: 'classify',
-  summary: 'print the top-k ImageNet labels of images',
+  summary: 'print the top-k labels of images (ImageNet, or the classes of a flatten-vit training run)',
   usage: `flatten-vit classify --arch <name | config.json> --checkpoint <file | pretrained name> <images...>
     [--top 5] [--json] [--batch 8] [--no-crop] [--exif-orientation]
 
