@@ -4,19 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listImageFolder, type Sample } from '../../src/classify/dataset.js';
 import { epochOrder, type LabeledBatch, SampleLoader } from '../../src/data/sample_loader.js';
-import type { TransformSettings } from '../../src/data/transforms.js';
-import { makeImageFolder } from '../helpers/image_folder.js';
+import { makeImageFolder, officialTransform } from '../helpers/image_folder.js';
 
-const SETTINGS: TransformSettings = {
-  size: 40,
-  hflip: 0.5,
-  interpolation: 'bicubic',
-  randAugment: { magnitude: 9, layers: 2, magnitudeStd: 0.5, magnitudeMax: 10, increasing: true, prob: 0.5 },
-  colorJitter: 0.4,
-  reProb: 0.25,
-  reCount: 1,
-  testCrop: true,
-};
+const SETTINGS = officialTransform(40);
 
 let root: string;
 let samples: Sample[];

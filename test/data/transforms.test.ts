@@ -6,27 +6,18 @@ import {
   randomErasing,
   randomResizedCropBox,
   trainTransform,
-  type TransformSettings,
   valTransform,
 } from '../../src/data/transforms.js';
 import type { RgbImage } from '../../src/preprocess/image.js';
 import { Random } from '../../src/util/random.js';
+import { officialTransform } from '../helpers/image_folder.js';
 
 const noise = (w: number, h: number, seed: number): RgbImage => {
   const r = new Random(seed);
   return { width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, () => Math.floor(r.next() * 256)) };
 };
 
-const SETTINGS: TransformSettings = {
-  size: 48,
-  hflip: 0.5,
-  interpolation: 'bicubic',
-  randAugment: { magnitude: 9, layers: 2, magnitudeStd: 0.5, magnitudeMax: 10, increasing: true, prob: 0.5 },
-  colorJitter: 0.4,
-  reProb: 0.25,
-  reCount: 1,
-  testCrop: true,
-};
+const SETTINGS = officialTransform(48);
 
 describe('RandomResizedCrop', () => {
   it('draws a box inside the image, of 8–100% of its area and aspect 3/4–4/3 (or the central fallback)', () => {

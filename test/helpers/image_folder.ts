@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import type { TransformSettings } from '../../src/data/transforms.js';
 import { Random } from '../../src/util/random.js';
 
 /** One PNG of `w`×`h` showing pattern `cls`. */
@@ -44,4 +45,18 @@ export function makeImageFolder(root: string, split: string, classes: readonly s
     for (let i = 0; i < perClass; i++)
       writeFileSync(join(root, split, c, `${i}.png`), patternPng(k, size, size, seed * 7919 + k * 1000 + i));
   });
+}
+
+/** The official training transform's settings (RandAugment rand-m9-mstd0.5-inc1, erasing 0.25) at a small size. */
+export function officialTransform(size: number): TransformSettings {
+  return {
+    size,
+    hflip: 0.5,
+    interpolation: 'bicubic',
+    randAugment: { magnitude: 9, layers: 2, magnitudeStd: 0.5, magnitudeMax: 10, increasing: true, prob: 0.5 },
+    colorJitter: 0.4,
+    reProb: 0.25,
+    reCount: 1,
+    testCrop: true,
+  };
 }
