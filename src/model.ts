@@ -50,6 +50,22 @@ export { ModelBase } from './model_base.js';
  * ```
  */
 export class FlattenModel extends ModelBase {
+  /** The optimized model onnxruntime wrote, moved into the cache only once a run has succeeded. */
+  private pendingCache: { tmp: string; final: string } | null = null;
+
+  protected override ran(): void {
+    if (!this.pendingCache) return;
+    const { tmp, final } = this.pendingCache;
+    this.pendingCache = null;
+    if (existsSync(tmp)) commit(tmp, final);
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.pendingCache) rmSync(this.pendingCache.tmp, { force: true });
+    this.pendingCache = null;
+    await super.dispose();
+  }
+
   /**
    * Builds an architecture, maps a checkpoint onto it (official `.pth` or `.safetensors`; official
    * or flatten-vit key names) and starts a session. Fails with one {@link FlattenError} listing
@@ -87,8 +103,9 @@ export class FlattenModel extends ModelBase {
       const bytes = serializeModel(def.graph, weightLookup(sd, mapping, warnings));
       const tmp = cached && warnings.length === 0 ? temporaryPath(cached) : undefined;
       const session = await createSession(bytes, { ...opts, optimizedModelPath: tmp });
-      if (tmp && cached) commit(tmp, cached);
-      return new FlattenModel(def, sd, mapping, session, warnings);
+      const model = new FlattenModel(def, sd, mapping, session, warnings);
+      if (tmp && cached) model.pendingCache = { tmp, final: cached };
+      return model;
     } catch (e) {
       sd.close();
       throw e;

@@ -65,7 +65,8 @@ export class ModelBase {
   async predict(input: Tensor): Promise<Prediction> {
     if (this.disposed) throw new FlattenError('usage', `this ${this.name} model was disposed; load it again`);
     this.checkInput(input.shape, 'input');
-    const out = await this.session.run({ [INPUT_NAME]: input });
+    const out = await this.runInChunks(input);
+    this.ran();
     const stageNames = this.definition.outputNames.filter((n) => n.startsWith('stage'));
     return {
       logits: out.logits,
@@ -74,12 +75,48 @@ export class ModelBase {
     };
   }
 
+  /**
+   * Runs a batch of any size as runs of at most {@link MAX_RUN_BATCH} images, so that memory follows
+   * the chunk rather than the batch, and joins the outputs; fails before the second run if the joined
+   * outputs would exceed {@link MAX_OUTPUT_FLOATS}.
+   */
+  private async runInChunks(input: Tensor): Promise<Record<string, Tensor>> {
+    const [b, ...rest] = input.shape;
+    if (b <= MAX_RUN_BATCH) return this.session.run({ [INPUT_NAME]: input });
+    const per = rest.reduce((a, d) => a * d, 1);
+    const joined: Record<string, Tensor> = {};
+    for (let start = 0; start < b; start += MAX_RUN_BATCH) {
+      const n = Math.min(MAX_RUN_BATCH, b - start);
+      const chunk = { shape: [n, ...rest], data: input.data.subarray(start * per, (start + n) * per) };
+      const out = await this.session.run({ [INPUT_NAME]: chunk });
+      if (start === 0) {
+        const floats = Object.values(out).reduce((a, t) => a + (t.data.length / n) * b, 0);
+        if (floats > MAX_OUTPUT_FLOATS) {
+          throw new FlattenError(
+            'input',
+            `a batch of ${b} images would produce ${floats} output values, more than the ${MAX_OUTPUT_FLOATS} allowed; run fewer images at a time`,
+          );
+        }
+        for (const [k, t] of Object.entries(out)) {
+          joined[k] = { shape: [b, ...t.shape.slice(1)], data: new Float32Array((t.data.length / n) * b) };
+        }
+      }
+      for (const [k, t] of Object.entries(out)) joined[k].data.set(t.data, (start * t.data.length) / n);
+    }
+    return joined;
+  }
+
   /** Runs a batch and returns the named graph outputs (all when `names` is absent). */
   async outputs(input: Tensor, names?: readonly string[]): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new FlattenError('usage', `this ${this.name} model was disposed; load it again`);
     this.checkInput(input.shape, 'input');
-    return this.session.run({ [INPUT_NAME]: input }, names);
+    const out = await this.session.run({ [INPUT_NAME]: input }, names);
+    this.ran();
+    return out;
   }
+
+  /** Called after every successful run; a subclass may act on the first one. */
+  protected ran(): void {}
 
   /** One parameter's weights, by flatten-vit's name, read from the checkpoint. */
   weight(name: string): Float32Array {
@@ -119,6 +156,12 @@ export class ModelBase {
     await this.session.release();
   }
 }
+
+/** The most images one run of the session takes; {@link ModelBase.predict} splits larger batches. */
+export const MAX_RUN_BATCH = 64;
+
+/** The most output values (all outputs of a batch together, 1 GiB as float32) `predict` returns. */
+export const MAX_OUTPUT_FLOATS = 2 ** 28;
 
 /** A state dict over weights already in memory, by flatten-vit's parameter names. */
 export function memoryStateDict(def: ModelDefinition, weights: ReadonlyMap<string, Float32Array>, source: string): StateDict {

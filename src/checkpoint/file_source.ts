@@ -2,7 +2,8 @@
  * A byte source over a file, read through one file descriptor (Node): nothing is read that is not
  * asked for, so a 1 GB training checkpoint costs only the bytes of the tensors used.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../io/regular_file.js';
 import { fileError } from '../util/errors.js';
 import { type ByteSource, checkRange, MemorySource } from './source.js';
 
@@ -12,19 +13,9 @@ export class FileSource implements ByteSource {
   private fd: number | null;
 
   constructor(readonly name: string) {
-    try {
-      this.fd = openSync(name, 'r');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : String(code);
-      throw fileError('io', name, `cannot open (${why})`);
-    }
-    const st = fstatSync(this.fd);
-    if (!st.isFile()) {
-      this.close();
-      throw fileError('io', name, 'is not a regular file');
-    }
-    this.size = st.size;
+    const { fd, size } = openRegularFile(name, 'a checkpoint (.pth or .safetensors)');
+    this.fd = fd;
+    this.size = size;
   }
 
   read(offset: number, length: number): Uint8Array {

@@ -43,10 +43,37 @@ export interface PickleHooks {
   callables: ReadonlyMap<string, Rebuilder>;
   /** Classes whose instances (`NEWOBJ`) map to a plain container instead of a {@link PyObject}. */
   containers?: ReadonlyMap<string, () => unknown>;
+  /** Budgets; {@link PICKLE_LIMITS} by default. */
+  limits?: Partial<PickleLimits>;
 }
 
-/** Limits that keep a hostile pickle from exhausting memory. */
-const MAX_STACK = 1 << 22;
+/**
+ * Budgets that keep a hostile pickle from exhausting time or memory, each checked before the work it
+ * bounds. The defaults are far above what any `torch.save` checkpoint needs: a Swin-T training
+ * checkpoint with its optimizer state (947 tensors) executes 24,103 opcodes; the released Swin-T
+ * weights, 6,117 opcodes and 1,577 memoised values.
+ */
+export interface PickleLimits {
+  /** Opcodes executed. */
+  maxOps: number;
+  /** Values on the stack, and open MARKs. */
+  maxStack: number;
+  /** Memoised values. */
+  maxMemo: number;
+  /** Elements copied by calls and instantiations (a `torch.Size` or `REDUCE` of a long tuple copies it). */
+  maxCopied: number;
+  /** Bytes of one integer (`LONG1`, `LONG4`, text `INT`/`LONG` digits). */
+  maxIntBytes: number;
+}
+
+/** The default {@link PickleLimits}. */
+export const PICKLE_LIMITS: Readonly<PickleLimits> = {
+  maxOps: 20_000_000,
+  maxStack: 1 << 20,
+  maxMemo: 1 << 20,
+  maxCopied: 20_000_000,
+  maxIntBytes: 1024,
+};
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -69,9 +96,32 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const limits = { ...PICKLE_LIMITS, ...hooks.limits };
   let pos = 0;
+  let ops = 0;
+  let copied = 0;
   const fail = (msg: string): never => {
     throw fileError('pickle', file, `${msg} (at byte ${pos} of the pickle)`);
+  };
+  const overBudget = (what: string, limit: number): never =>
+    fail(`the pickle exceeds the limit of ${limit} ${what}, far more than any checkpoint needs; it is damaged or hostile`);
+  /** Charges the elements a call or instantiation may copy out of its arguments. */
+  const chargeCopies = (args: readonly unknown[]) => {
+    copied += args.length;
+    for (const a of args) copied += Array.isArray(a) ? a.length : a instanceof Map || a instanceof Set ? a.size : 0;
+    if (copied > limits.maxCopied) overBudget('elements copied by calls', limits.maxCopied);
+  };
+  const memoSet = (i: number, v: unknown) => {
+    if (!memo.has(i) && memo.size >= limits.maxMemo) overBudget('memoised values', limits.maxMemo);
+    memo.set(i, v);
+  };
+  const long = (n: number) => {
+    if (n > limits.maxIntBytes) overBudget('bytes in one integer', limits.maxIntBytes);
+    return decodeLong(take(n));
+  };
+  const intText = (s: string) => {
+    if (s.length > 2.5 * limits.maxIntBytes) overBudget('bytes in one integer', limits.maxIntBytes);
+    return parseIntText(s, fail);
   };
   const need = (n: number) => {
     if (n < 0 || pos + n > bytes.length) fail(`pickle is truncated: needs ${n} more bytes`);
@@ -119,7 +169,7 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
     return s;
   };
   const push = (v: unknown) => {
-    if (stack.length >= MAX_STACK) fail('pickle stack grows beyond the allowed size');
+    if (stack.length >= limits.maxStack) overBudget('values on the stack', limits.maxStack);
     stack.push(v);
   };
   const pop = (): unknown => {
@@ -146,6 +196,7 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
     return new PyGlobal(module, name);
   };
   const call = (fn: unknown, args: unknown[]): unknown => {
+    chargeCopies(args);
     if (fn instanceof AllowedCallable) return fn.fn(args);
     if (fn instanceof PyGlobal) {
       return fail(
@@ -155,6 +206,7 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
     return fail(`the pickle asks to call a ${describe(fn)}, which is not callable`);
   };
   const instantiate = (cls: unknown, args: unknown[]): unknown => {
+    chargeCopies(args);
     if (cls instanceof PyGlobal) {
       const make = hooks.containers?.get(cls.qualifiedName);
       return make ? make() : new PyObject(cls, args);
@@ -173,12 +225,13 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
   const append = (target: unknown, items: unknown[]) => {
     if (Array.isArray(target) && !(target instanceof PyTuple)) {
       for (const x of items) target.push(x);
-    } else if (target instanceof PyObject) target.list.push(...items);
+    } else if (target instanceof PyObject) for (const x of items) target.list.push(x);
     else if (target instanceof Set) for (const x of items) target.add(x);
     else fail(`the pickle appends to a ${describe(target)}`);
   };
 
   for (;;) {
+    if (++ops > limits.maxOps) overBudget('opcodes', limits.maxOps);
     const op = u8();
     switch (op) {
       case 0x80: {
@@ -192,6 +245,7 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
       case 0x2e: // STOP
         return top();
       case 0x28: // MARK
+        if (marks.length >= limits.maxStack) overBudget('open MARKs', limits.maxStack);
         marks.push(stack.length);
         break;
       case 0x30: // POP
@@ -223,13 +277,13 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
         push(i32());
         break;
       case 0x8a: // LONG1
-        push(decodeLong(take(u8())));
+        push(long(u8()));
         break;
       case 0x8b: {
         // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
-        push(decodeLong(take(n)));
+        push(long(n));
         break;
       }
       case 0x47: {
@@ -244,11 +298,11 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
         const s = line().trim();
         if (s === '01') push(true);
         else if (s === '00') push(false);
-        else push(parseIntText(s, fail));
+        else push(intText(s));
         break;
       }
       case 0x4c: // LONG (text)
-        push(parseIntText(line().trim().replace(/L$/, ''), fail));
+        push(intText(line().trim().replace(/L$/, '')));
         break;
       case 0x46: {
         // FLOAT (text)
@@ -378,16 +432,16 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        memoSet(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        memoSet(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        memoSet(memo.size, top());
         break;
       case 0x70: // PUT (text)
-        memo.set(parseIntText(line(), fail) as number, top());
+        memoSet(intText(line()) as number, top());
         break;
       case 0x68: // BINGET
         push(memoGet(u8()));
@@ -396,7 +450,7 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: PickleHooks): u
         push(memoGet(u32()));
         break;
       case 0x67: // GET (text)
-        push(memoGet(parseIntText(line(), fail) as number));
+        push(memoGet(intText(line()) as number));
         break;
       case 0x63: {
         // GLOBAL
@@ -512,6 +566,16 @@ function parseIntText(s: string, fail: (m: string) => never): number | bigint {
   if (!/^[-+]?\d+$/.test(s.trim())) fail(`bad integer text ${JSON.stringify(s.slice(0, 20))}`);
   const v = BigInt(s.trim());
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/**
+ * A dict key as text for names and messages: strings and numbers as they are, anything else
+ * (a tuple, a nested list) by its kind, so that a hostile key never becomes an enormous string.
+ */
+export function keyText(k: unknown): string {
+  if (typeof k === 'string') return k;
+  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return String(k);
+  return `<${describe(k)}>`;
 }
 
 function describe(v: unknown): string {

@@ -8,22 +8,33 @@ import { fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
 import type { LazyTensor, StateDict } from './lazy.js';
 import type { ByteSource } from './source.js';
+import { CHECKPOINT_LIMITS } from './limits.js';
 
-const DTYPES: Readonly<Record<string, DType>> = {
-  F32: 'float32',
-  F16: 'float16',
-  BF16: 'bfloat16',
-  F64: 'float64',
-  I64: 'int64',
-  I32: 'int32',
-  I16: 'int16',
-  I8: 'int8',
-  U8: 'uint8',
-  BOOL: 'bool',
-};
+/** safetensors dtype names: a `Map`, so that names like `__proto__` find nothing. */
+const DTYPES: ReadonlyMap<string, DType> = new Map<string, DType>([
+  ['F32', 'float32'],
+  ['F16', 'float16'],
+  ['BF16', 'bfloat16'],
+  ['F64', 'float64'],
+  ['I64', 'int64'],
+  ['I32', 'int32'],
+  ['I16', 'int16'],
+  ['I8', 'int8'],
+  ['U8', 'uint8'],
+  ['BOOL', 'bool'],
+]);
 
-/** Largest JSON header accepted (the format's own reference implementation uses 100 MB). */
+/** Largest header recognised as safetensors (the format's reference implementation's limit, 100 MB). */
 const MAX_HEADER = 100_000_000;
+
+/**
+ * Largest header read: 16 MiB. A Swin-B state dict's header is about 30 KB; parsing a 100 MB header of
+ * small JSON values would take gigabytes.
+ */
+const MAX_READ_HEADER = 16 * 2 ** 20;
+
+/** Most dimensions a tensor may have. */
+const MAX_RANK = 32;
 
 /** True if the first bytes look like a safetensors header (a sane length followed by `{`). */
 export function looksLikeSafetensors(head: Uint8Array): boolean {
@@ -46,7 +57,8 @@ export function readSafetensors(src: ByteSource): StateDict {
   const bad = (msg: string) => fileError('format', src.name, `is not a valid safetensors file: ${msg}`);
   if (src.size < 8) throw bad('shorter than its 8-byte header length');
   const n = new DataView(src.read(0, 8).slice().buffer).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER, src.size - 8))) throw bad(`header length ${n} exceeds the file`);
+  if (n > BigInt(src.size - 8)) throw bad(`header length ${n} exceeds the file`);
+  if (n > BigInt(MAX_READ_HEADER)) throw bad(`header of ${n} bytes is larger than the ${MAX_READ_HEADER} read`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, Number(n))));
@@ -60,15 +72,19 @@ export function readSafetensors(src: ByteSource): StateDict {
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const { dtype: dt, shape, data_offsets: offs } = (info ?? {}) as Record<string, unknown>;
-    const dtype = typeof dt === 'string' ? DTYPES[dt] : undefined;
-    if (!dtype) throw bad(`tensor ${name} has unsupported dtype ${String(dt)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${name} has an invalid shape`);
+    const dtype = typeof dt === 'string' ? DTYPES.get(dt) : undefined;
+    if (!dtype) throw bad(`tensor ${name} has unsupported dtype ${typeof dt === 'string' ? dt : typeof dt}`);
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw bad(`tensor ${name} has an invalid shape`);
+    }
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw bad(`tensor ${name} has invalid data_offsets`);
     }
     const [begin, end] = offs as number[];
     const count = numel(shape);
-    if (count > 2 ** 31 - 1) throw bad(`tensor ${name} declares ${count} elements`);
+    if (count > CHECKPOINT_LIMITS.maxTensorElements) {
+      throw bad(`tensor ${name} declares ${count} elements, more than the ${CHECKPOINT_LIMITS.maxTensorElements} supported`);
+    }
     if (end < begin || end > dataLen)
       throw bad(`tensor ${name} lies outside the file (bytes ${begin}..${end} of ${dataLen}); the file is truncated`);
     if (end - begin !== count * DTYPE_BYTES[dtype]) {

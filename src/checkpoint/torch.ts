@@ -6,6 +6,7 @@
 import { DTYPE_BYTES, type DType, formatShape, numel } from '../tensor.js';
 import { fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
+import { CHECKPOINT_LIMITS } from './limits.js';
 import type { LazyTensor, StateDict } from './lazy.js';
 import {
   AllowedCallable,
@@ -13,6 +14,7 @@ import {
   latin1Bytes,
   PyGlobal,
   PyObject,
+  keyText,
   PyTuple,
   type PickleHooks,
   type Rebuilder,
@@ -21,21 +23,19 @@ import {
 import type { ByteSource } from './source.js';
 import { ZipArchive, type ZipEntry } from './zip.js';
 
-/** Largest tensor (in elements) a checkpoint may declare: 2^31 - 1, the size of a typed array. */
-const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
-
-const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
-  FloatStorage: 'float32',
-  HalfStorage: 'float16',
-  BFloat16Storage: 'bfloat16',
-  DoubleStorage: 'float64',
-  LongStorage: 'int64',
-  IntStorage: 'int32',
-  ShortStorage: 'int16',
-  CharStorage: 'int8',
-  ByteStorage: 'uint8',
-  BoolStorage: 'bool',
-};
+/** Storage class names and their element types: a `Map`, so that names like `__proto__` find nothing. */
+const STORAGE_DTYPES: ReadonlyMap<string, DType> = new Map<string, DType>([
+  ['FloatStorage', 'float32'],
+  ['HalfStorage', 'float16'],
+  ['BFloat16Storage', 'bfloat16'],
+  ['DoubleStorage', 'float64'],
+  ['LongStorage', 'int64'],
+  ['IntStorage', 'int32'],
+  ['ShortStorage', 'int16'],
+  ['CharStorage', 'int8'],
+  ['ByteStorage', 'uint8'],
+  ['BoolStorage', 'bool'],
+]);
 
 /** A storage as the pickle names it; its bytes are in `data/<key>`. */
 class StorageRef {
@@ -91,13 +91,20 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
   const pkl = findDataPkl(zip, src.name);
   const prefix = pkl.name.slice(0, -'data.pkl'.length);
   const bigEndian = readByteOrder(zip, prefix, src.name);
-  const root = unpickle(zip.read(pkl), src.name, torchPickleHooks(src.name));
+  const root = unpickle(readPickle(zip, pkl), src.name, torchPickleHooks(src.name));
   const { entry, dict, others } = selectStateDict(root, opts, src.name);
   const tensors = new Map<string, LazyTensor>();
-  const cache: { key: string; bytes: Uint8Array } = { key: '', bytes: new Uint8Array(0) };
+  const storages = new StorageReader(zip, prefix);
   for (const [name, value] of stripModulePrefix(dict)) {
     if (!(value instanceof TensorRef)) continue;
-    tensors.set(name, lazyTensor(name, value, zip, prefix, bigEndian, cache));
+    if (tensors.size >= CHECKPOINT_LIMITS.maxTensors) {
+      throw fileError(
+        'checkpoint',
+        src.name,
+        `its '${entry}' entry holds more than ${CHECKPOINT_LIMITS.maxTensors} tensors; expected a model state dict`,
+      );
+    }
+    tensors.set(name, lazyTensor(name, value, storages, bigEndian));
   }
   if (tensors.size === 0) {
     throw fileError('checkpoint', src.name, `the '${entry}' entry holds no tensors; expected a model state dict`);
@@ -138,13 +145,32 @@ export function readTorchTree(src: ByteSource): TorchTree {
   const pkl = findDataPkl(zip, src.name);
   const prefix = pkl.name.slice(0, -'data.pkl'.length);
   const bigEndian = readByteOrder(zip, prefix, src.name);
-  const root = unpickle(zip.read(pkl), src.name, torchPickleHooks(src.name));
-  const cache: { key: string; bytes: Uint8Array } = { key: '', bytes: new Uint8Array(0) };
+  const root = unpickle(readPickle(zip, pkl), src.name, torchPickleHooks(src.name));
+  const storages = new StorageReader(zip, prefix);
+  // Each value is resolved once, however often the pickle shares it, so shared and cyclic values cost
+  // no more than their size.
+  const done = new Map<object, unknown>();
   const resolve = (v: unknown, path: string, depth: number): unknown => {
     if (depth > 64) throw fileError('checkpoint', src.name, `values nest deeper than 64 levels at ${path}`);
-    if (v instanceof TensorRef) return lazyTensor(path, v, zip, prefix, bigEndian, cache);
-    if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, resolve(x, `${path}.${String(k)}`, depth + 1)]));
-    if (Array.isArray(v)) return v.map((x, i) => resolve(x, `${path}[${i}]`, depth + 1));
+    if (v === null || typeof v !== 'object') return v;
+    if (done.has(v)) return done.get(v);
+    if (v instanceof TensorRef) {
+      const t = lazyTensor(path, v, storages, bigEndian);
+      done.set(v, t);
+      return t;
+    }
+    if (v instanceof Map) {
+      const out = new Map<unknown, unknown>();
+      done.set(v, out);
+      for (const [k, x] of v) out.set(k, resolve(x, `${path}.${keyText(k)}`, depth + 1));
+      return out;
+    }
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      done.set(v, out);
+      for (let i = 0; i < v.length; i++) out.push(resolve(v[i], `${path}[${i}]`, depth + 1));
+      return out;
+    }
     return v;
   };
   return { source: src.name, root: resolve(root, '', 0), close: () => src.close() };
@@ -153,6 +179,17 @@ export function readTorchTree(src: ByteSource): TorchTree {
 /** The allow-list a torch `data.pkl` is read with (storages become references, never data). */
 export function torchPickleHooks(file: string): PickleHooks {
   return { persistentLoad: (pid) => persistentLoad(pid, file), callables: makeCallables(file), containers: CONTAINERS };
+}
+
+function readPickle(zip: ZipArchive, pkl: ZipEntry): Uint8Array {
+  if (pkl.size > CHECKPOINT_LIMITS.maxPickleBytes) {
+    throw fileError(
+      'checkpoint',
+      zip.source.name,
+      `${pkl.name} declares ${pkl.size} bytes, more than the ${CHECKPOINT_LIMITS.maxPickleBytes} a checkpoint's pickle may have (a Swin-B training checkpoint's has about 100 KB)`,
+    );
+  }
+  return zip.read(pkl);
 }
 
 function findDataPkl(zip: ZipArchive, file: string): ZipEntry {
@@ -183,12 +220,12 @@ function persistentLoad(pid: unknown, file: string): StorageRef {
     throw fileError('pickle', file, 'the pickle refers to a persistent object that is not a torch storage');
   }
   const [, type, key, , count] = pid;
-  const typeName = type instanceof PyGlobal ? type.name : type instanceof AllowedCallable ? type.name : String(type);
+  const typeName = type instanceof PyGlobal ? type.name : type instanceof AllowedCallable ? type.name : keyText(type);
   if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw fileError('pickle', file, 'a storage has an invalid key');
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
     throw fileError('pickle', file, `storage ${key} declares an invalid size`);
   }
-  return new StorageRef(key, typeName, STORAGE_DTYPES[typeName] ?? null, count);
+  return new StorageRef(key, typeName, STORAGE_DTYPES.get(typeName) ?? null, count);
 }
 
 function intList(v: unknown, what: string, file: string): number[] {
@@ -206,6 +243,9 @@ function rebuildTensor(args: unknown[], file: string): TensorRef {
   return new TensorRef(storage, offset, intList(size, 'size', file), intList(stride, 'stride', file));
 }
 
+/** The functions `_rebuild_from_type_v2` may hand its arguments to. */
+const TENSOR_REBUILDERS = new Set(['torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_tensor', 'torch._utils._rebuild_parameter']);
+
 function makeCallables(file: string): Map<string, Rebuilder> {
   const m = new Map<string, Rebuilder>();
   m.set('collections.OrderedDict', (args) => {
@@ -219,7 +259,7 @@ function makeCallables(file: string): Map<string, Rebuilder> {
   m.set('torch._utils._rebuild_parameter_with_state', (a) => a[0]);
   m.set('torch._tensor._rebuild_from_type_v2', (a) => {
     const [fn, , args] = a;
-    if (!(fn instanceof AllowedCallable) || !Array.isArray(args)) {
+    if (!(fn instanceof AllowedCallable) || !Array.isArray(args) || !TENSOR_REBUILDERS.has(fn.name)) {
       throw fileError('pickle', file, 'a tensor subclass is rebuilt through a function flatten-vit does not run');
     }
     return fn.fn([...args]);
@@ -296,7 +336,7 @@ function selectStateDict(
   if (!(root instanceof Map)) {
     throw fileError('checkpoint', file, 'holds no state dict: expected a dict with a `model` entry or a dict of tensors');
   }
-  const keys = [...root.keys()].map(String);
+  const keys = [...root.keys()].map(keyText);
   const pick = (entry: string) => {
     const dict = root.get(entry);
     if (!isStateDict(dict)) {
@@ -324,7 +364,7 @@ function selectStateDict(
 }
 
 function stripModulePrefix(dict: Map<unknown, unknown>): [string, unknown][] {
-  const entries = [...dict.entries()].map(([k, v]) => [String(k), v] as [string, unknown]);
+  const entries = [...dict.entries()].map(([k, v]) => [keyText(k), v] as [string, unknown]);
   const tensorKeys = entries.filter(([, v]) => v instanceof TensorRef).map(([k]) => k);
   if (tensorKeys.length > 0 && tensorKeys.every((k) => k.startsWith('module.'))) {
     return entries.map(([k, v]) => [k.startsWith('module.') ? k.slice(7) : k, v]);
@@ -332,15 +372,46 @@ function stripModulePrefix(dict: Map<unknown, unknown>): [string, unknown][] {
   return entries;
 }
 
-function lazyTensor(
-  name: string,
-  t: TensorRef,
-  zip: ZipArchive,
-  prefix: string,
-  bigEndian: boolean,
-  cache: { key: string; bytes: Uint8Array },
-): LazyTensor {
-  const file = zip.source.name;
+/**
+ * Reads storage bytes for tensors: stored entries (all `torch.save` writes) by the range a tensor
+ * uses, without reading the rest; deflated entries inflated once each and kept, within
+ * {@link CHECKPOINT_LIMITS}.maxInflatedBytes in all.
+ */
+class StorageReader {
+  private readonly inflated = new Map<string, Uint8Array>();
+  private inflatedBytes = 0;
+
+  constructor(
+    readonly zip: ZipArchive,
+    readonly prefix: string,
+  ) {}
+
+  entry(key: string): ZipEntry | undefined {
+    return this.zip.entries.get(`${this.prefix}data/${key}`);
+  }
+
+  /** `length` bytes from byte `offset` of storage `key` (whose entry holds at least `declared` bytes). */
+  read(entry: ZipEntry, declared: number, offset: number, length: number): Uint8Array {
+    if (entry.method === 0) return this.zip.readRange(entry, offset, length);
+    let whole = this.inflated.get(entry.name);
+    if (!whole) {
+      if (this.inflatedBytes + entry.size > CHECKPOINT_LIMITS.maxInflatedBytes) {
+        throw fileError(
+          'checkpoint',
+          this.zip.source.name,
+          `its compressed storages inflate to more than ${CHECKPOINT_LIMITS.maxInflatedBytes} bytes; torch.save stores storages uncompressed, so re-save the checkpoint with torch.save`,
+        );
+      }
+      whole = this.zip.read(entry, declared);
+      this.inflated.set(entry.name, whole);
+      this.inflatedBytes += whole.length;
+    }
+    return whole.subarray(offset, offset + length);
+  }
+}
+
+function lazyTensor(name: string, t: TensorRef, storages: StorageReader, bigEndian: boolean): LazyTensor {
+  const file = storages.zip.source.name;
   const st = t.storage;
   const bad = (msg: string) => fileError('checkpoint', file, `tensor ${name}: ${msg}`);
   if (st.dtype === null) {
@@ -358,32 +429,32 @@ function lazyTensor(
     throw bad(`negative size, stride or offset (size ${formatShape(t.shape)}, stride ${formatShape(t.stride)}, offset ${t.offset})`);
   }
   const count = numel(t.shape);
-  if (count > MAX_TENSOR_ELEMENTS) throw bad(`declares ${count} elements, more than the ${MAX_TENSOR_ELEMENTS} supported`);
+  if (count > CHECKPOINT_LIMITS.maxTensorElements) {
+    throw bad(`declares ${count} elements, more than the ${CHECKPOINT_LIMITS.maxTensorElements} supported`);
+  }
   let extent = t.offset;
   if (count > 0) for (let i = 0; i < t.shape.length; i++) extent += (t.shape[i] - 1) * t.stride[i];
   if (count > 0 && extent >= st.numel) {
     throw bad(`extends to element ${extent} of a storage of ${st.numel} elements; the checkpoint is corrupt`);
   }
-  const entry = zip.entries.get(`${prefix}data/${st.key}`);
+  const entry = storages.entry(st.key);
   if (!entry) throw bad(`its storage data/${st.key} is missing from the archive`);
   const itemBytes = DTYPE_BYTES[dtype];
   if (entry.size < st.numel * itemBytes) {
     throw bad(`storage data/${st.key} has ${entry.size} bytes but declares ${st.numel} ${dtype} elements`);
+  }
+  const span = count === 0 ? 0 : extent - t.offset + 1;
+  if (span > 2 * CHECKPOINT_LIMITS.maxTensorElements) {
+    throw bad(`spans ${span} elements of its storage for ${count} values; the checkpoint is corrupt`);
   }
   return {
     dtype,
     shape: t.shape,
     read: () => {
       if (count === 0) return new Float32Array(0);
-      if (cache.key !== st.key) {
-        cache.bytes = zip.read(entry, st.numel * itemBytes);
-        cache.key = st.key;
-      }
-      const bytes = cache.bytes;
-      if (isContiguous(t.shape, t.stride)) {
-        return gatherAsFloat32(bytes.subarray(t.offset * itemBytes), dtype, null, count, bigEndian);
-      }
-      return gatherAsFloat32(bytes, dtype, stridedIndices(t.shape, t.stride, t.offset, count), count, bigEndian);
+      const bytes = storages.read(entry, st.numel * itemBytes, t.offset * itemBytes, span * itemBytes);
+      const indices = isContiguous(t.shape, t.stride) ? null : stridedIndices(t.shape, t.stride, 0, count);
+      return gatherAsFloat32(bytes, dtype, indices, count, bigEndian);
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * A reader for the zip container `torch.save` writes (and any ordinary zip): the central directory,
  * ZIP64 sizes and offsets, stored and deflated entries. Every size and offset is checked against the
- * file before memory is reserved.
+ * file before memory is reserved, and every entry read is checked against its CRC-32.
  */
 import { inflateSync } from 'fflate';
+import { crc32 } from '../util/crc32.js';
 import { fileError } from '../util/errors.js';
 import type { ByteSource } from './source.js';
 
@@ -38,23 +39,20 @@ export class ZipArchive {
     this.entries = readCentralDirectory(source);
   }
 
+  private readonly verified = new Set<string>();
+
   /** Reads one entry completely, inflating it if needed; `maxSize` caps what a deflated entry may grow to. */
   read(entry: ZipEntry, maxSize = entry.size): Uint8Array {
     const src = this.source;
     if (entry.size > maxSize) {
       throw fileError('format', src.name, `zip entry ${entry.name} declares ${entry.size} bytes, more than the ${maxSize} expected`);
     }
-    const local = src.read(entry.localHeaderOffset, 30);
-    const dv = view(local);
-    if (dv.getUint32(0, true) !== LOCAL_SIG) {
-      throw fileError('format', src.name, `zip entry ${entry.name} has no local header at offset ${entry.localHeaderOffset}`);
-    }
-    const start = entry.localHeaderOffset + 30 + dv.getUint16(26, true) + dv.getUint16(28, true);
-    const raw = src.read(start, entry.compressedSize);
+    const raw = src.read(this.dataStart(entry), entry.compressedSize);
     if (entry.method === 0) {
       if (entry.compressedSize !== entry.size) {
         throw fileError('format', src.name, `stored zip entry ${entry.name} has mismatched sizes`);
       }
+      this.check(entry, crc32(raw));
       return raw;
     }
     if (entry.method === 8) {
@@ -79,6 +77,7 @@ export class ZipArchive {
           `zip entry ${entry.name} inflates to ${out.length > entry.size ? 'more than' : out.length} bytes, not the declared ${entry.size}`,
         );
       }
+      this.check(entry, crc32(out));
       return out;
     }
     throw fileError(
@@ -87,7 +86,62 @@ export class ZipArchive {
       `zip entry ${entry.name} uses compression method ${entry.method}; only stored and deflate are supported`,
     );
   }
+
+  /**
+   * Reads `length` bytes at `offset` of a stored (uncompressed) entry without reading the rest; the
+   * whole entry's CRC-32 is verified the first time any part of it is read, in chunks.
+   */
+  readRange(entry: ZipEntry, offset: number, length: number): Uint8Array {
+    const src = this.source;
+    if (entry.method !== 0) throw new Error(`readRange needs a stored entry; ${entry.name} is compressed`);
+    if (offset < 0 || length < 0 || offset + length > entry.size) {
+      throw fileError(
+        'format',
+        src.name,
+        `zip entry ${entry.name} has ${entry.size} bytes; bytes ${offset}..${offset + length} were asked for`,
+      );
+    }
+    if (entry.compressedSize !== entry.size) throw fileError('format', src.name, `stored zip entry ${entry.name} has mismatched sizes`);
+    if (offset === 0 && length === entry.size) return this.read(entry);
+    const start = this.dataStart(entry);
+    if (!this.verified.has(entry.name)) {
+      let crc = 0;
+      for (let p = 0; p < entry.size; p += CRC_CHUNK) crc = crc32(src.read(start + p, Math.min(CRC_CHUNK, entry.size - p)), crc);
+      this.check(entry, crc);
+    }
+    return src.read(start + offset, length);
+  }
+
+  private dataStart(entry: ZipEntry): number {
+    const src = this.source;
+    const local = src.read(entry.localHeaderOffset, 30);
+    const dv = view(local);
+    if (dv.getUint32(0, true) !== LOCAL_SIG) {
+      throw fileError('format', src.name, `zip entry ${entry.name} has no local header at offset ${entry.localHeaderOffset}`);
+    }
+    const start = entry.localHeaderOffset + 30 + dv.getUint16(26, true) + dv.getUint16(28, true);
+    if (start + entry.compressedSize > src.size) {
+      throw fileError('format', src.name, `zip entry ${entry.name} extends beyond the end of the file; the file is truncated`);
+    }
+    return start;
+  }
+
+  private check(entry: ZipEntry, crc: number): void {
+    if (crc !== entry.crc32) {
+      throw fileError(
+        'format',
+        this.source.name,
+        `zip entry ${entry.name} fails its CRC-32 check (stored ${hex(entry.crc32)}, computed ${hex(crc)}); the file is damaged`,
+      );
+    }
+    this.verified.add(entry.name);
+  }
 }
+
+/** Bytes read at a time while verifying a stored entry that is read in parts. */
+const CRC_CHUNK = 16 << 20;
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -153,6 +207,7 @@ function readCentralDirectory(src: ByteSource): Map<string, ZipEntry> {
     while (e + 4 <= extraEnd) {
       const id = cv.getUint16(e, true);
       const len = cv.getUint16(e + 2, true);
+      if (e + 4 + len > extraEnd) throw notZip(`the extra field of ${name} runs past its end`);
       if (id === 0x0001) {
         let q = e + 4;
         const take = (): number => {

@@ -42,6 +42,7 @@ export function preprocessFor(model: FlattenModel, input: ImageInput, source: st
   const [, h, w] = model.inputShape;
   if (h !== w) throw new FlattenError('input', `classification needs a square input size, this model takes ${h}x${w}`);
   return evalTransform(loadImage(input, source, { exifOrientation: opts.exifOrientation }), {
+    source,
     size: h,
     crop: opts.crop ?? officialCrop(model),
   });

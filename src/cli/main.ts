@@ -13,7 +13,7 @@ import { infoCommand } from './commands/info.js';
 import { preprocessCommand } from './commands/preprocess.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
-import { FlattenError } from '../util/errors.js';
+import { FlattenError, oneLine } from '../util/errors.js';
 
 const COMMANDS: readonly Command[] = [
   classifyCommand,
@@ -71,6 +71,6 @@ function report(e: unknown, cmd: Command | undefined): number {
     return 1;
   }
   const msg = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`flatten-vit: unexpected error: ${msg.split('\n')[0]} (set FLATTEN_VIT_DEBUG=1 for details)\n`);
+  process.stderr.write(`flatten-vit: unexpected error: ${oneLine(msg.split('\n')[0])} (set FLATTEN_VIT_DEBUG=1 for details)\n`);
   return 2;
 }

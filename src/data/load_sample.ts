@@ -3,7 +3,7 @@
  * PIL), then the training transform (with its own seeded random stream) or the evaluation transform.
  * Workers and the main thread both call this, so a run draws the same augmentations whichever does.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readRegularFile } from '../io/regular_file.js';
 import { MAX_IMAGE_FILE_BYTES } from '../preprocess/image.js';
 import { decodeImage } from '../preprocess/decode.js';
 import { FlattenError } from '../util/errors.js';
@@ -31,14 +31,10 @@ export type SampleResult = { ok: true; x: Float32Array } | { ok: false; reason: 
 export function loadSample(job: SampleJob, s: TransformSettings): SampleResult {
   let bytes: Uint8Array;
   try {
-    const st = statSync(job.path);
-    if (!st.isFile()) return { ok: false, reason: `${job.path}: is not a regular file` };
-    if (st.size > MAX_IMAGE_FILE_BYTES) {
-      return { ok: false, reason: `${job.path}: ${st.size} bytes, more than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image file` };
-    }
-    bytes = readFileSync(job.path);
+    bytes = readRegularFile(job.path, MAX_IMAGE_FILE_BYTES, 'an image (PNG or JPEG)');
   } catch (e) {
-    return { ok: false, reason: `${job.path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+    if (e instanceof FlattenError) return { ok: false, reason: e.message };
+    throw e;
   }
   try {
     const img = decodeImage(bytes, job.path);

@@ -172,7 +172,7 @@ export function valTransform(img: RgbImage, s: TransformSettings, source: string
   if (s.size > 32) {
     // timm's _pil_interp maps 'random' to bilinear at evaluation
     const resample = s.interpolation === 'random' ? 'bilinear' : s.interpolation;
-    return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop, resample })).data;
+    return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop, resample, source })).data;
   }
   if (img.width !== s.size || img.height !== s.size) {
     throw new FlattenError(

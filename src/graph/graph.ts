@@ -5,6 +5,8 @@
  * `info` can count multiply-accumulates. The batch dimension itself stays dynamic in the ONNX graph.
  */
 
+import { FlattenError } from '../util/errors.js';
+
 /** A value flowing through the graph, by name. */
 export type Value = string;
 
@@ -134,8 +136,27 @@ interface Scope {
 
 const join = (a: string, b: string) => (a === '' ? b : b === '' ? a : `${a}.${b}`);
 
+/**
+ * The most nodes a graph may have: the largest released model's inference graph has 3,047
+ * (flatten_pvt_v2_b5), so a configuration past this is a mistake or hostile, and building it would
+ * take minutes and gigabytes.
+ */
+export const MAX_GRAPH_NODES = 200_000;
+
+/** The most parameter elements a model may declare: 2^30, 4 GiB of float32 (Swin-B-384 has 91M). */
+export const MAX_PARAM_ELEMENTS = 2 ** 30;
+
+/** A graph past {@link MAX_GRAPH_NODES} or {@link MAX_PARAM_ELEMENTS}; `defineModel` names the configuration. */
+export class GraphTooLarge extends FlattenError {
+  constructor(message: string) {
+    super('config', message);
+  }
+}
+
 /** A graph being built. */
 export class Graph {
+  private paramElements = 0;
+
   readonly nodes: GraphNode[] = [];
   readonly initializers = new Map<Value, Initializer>();
   readonly inputs: GraphIO[] = [];
@@ -251,6 +272,11 @@ export class Graph {
 
   /** Adds a node; `shapes` are its outputs' shapes. Returns the output values. */
   node(op: string, inputs: readonly Value[], attrs: Record<string, AttrValue>, shapes: number[][], outName?: string, domain = ''): Value[] {
+    if (this.nodes.length >= MAX_GRAPH_NODES) {
+      throw new GraphTooLarge(
+        `the architecture needs more than ${MAX_GRAPH_NODES} graph nodes (the largest released model has 3,047); check its depths and sizes`,
+      );
+    }
     const first = outName ?? this.fresh(op);
     const outputs = shapes.map((_, i) => (i === 0 ? first : `${first}:${i}`));
     outputs.forEach((o, i) => {
@@ -283,6 +309,12 @@ export class Graph {
 
   /** Registers a parameter without using it in the graph (e.g. PVT's unused final norm). */
   declareParam(local: string, shape: readonly number[], officialLocal = local): ParamSpec {
+    this.paramElements += shape.reduce((a, d) => a * d, 1);
+    if (this.paramElements > MAX_PARAM_ELEMENTS) {
+      throw new GraphTooLarge(
+        `the architecture declares more than ${MAX_PARAM_ELEMENTS} parameters (flatten_swin_b_384 has 91,433,928); check its dimensions`,
+      );
+    }
     const spec: ParamSpec = { name: this.name(local), official: join(this.scope.official, officialLocal), shape: [...shape] };
     if (this.params.has(spec.name)) throw new Error(`internal: parameter ${spec.name} declared twice`);
     this.params.set(spec.name, spec);

@@ -2,19 +2,100 @@
  * NumPy `.npy` files (versions 1 to 3): the model's inputs and outputs on disk. Reading checks the
  * header against the file before anything is allocated; writing produces little-endian float32.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { openRegularFile, readRegularFile } from './regular_file.js';
 import { gatherAsFloat32 } from '../checkpoint/dtype.js';
 import { type DType, DTYPE_BYTES, formatShape, numel, type Tensor } from '../tensor.js';
-import { FlattenError, fileError } from '../util/errors.js';
+import { fileError } from '../util/errors.js';
 
-const DESCR: Readonly<Record<string, DType>> = {
-  '<f4': 'float32',
-  '<f2': 'float16',
-  '<f8': 'float64',
-  '<i8': 'int64',
-  '<i4': 'int32',
-  '|u1': 'uint8',
-};
+const DESCR: ReadonlyMap<string, DType> = new Map<string, DType>([
+  ['<f4', 'float32'],
+  ['<f2', 'float16'],
+  ['<f8', 'float64'],
+  ['<i8', 'int64'],
+  ['<i4', 'int32'],
+  ['|u1', 'uint8'],
+]);
+
+/** The largest dimension written in a header (10 digits; larger shapes fail the size check anyway). */
+const MAX_DIGITS = 10;
+
+/**
+ * Parses the header, a Python dict literal as `numpy.lib.format` writes it
+ * (`{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 224, 224), }`), in one pass without
+ * backtracking: string keys; values that are strings, `True`/`False`, or tuples of decimal integers.
+ */
+function parseHeaderDict(text: string, fail: (msg: string) => never): Map<string, string | boolean | number[]> {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t')) i++;
+  };
+  const expect = (c: string) => {
+    ws();
+    if (text[i] !== c) fail(`expected '${c}' at character ${i}`);
+    i++;
+  };
+  const str = (): string => {
+    ws();
+    const q = text[i];
+    if (q !== "'" && q !== '"') fail(`expected a quoted string at character ${i}`);
+    const end = text.indexOf(q, i + 1);
+    if (end < 0 || end - i > 64) fail(`has an unterminated or overlong string at character ${i}`);
+    const v = text.slice(i + 1, end);
+    i = end + 1;
+    return v;
+  };
+  const int = (): number => {
+    ws();
+    const from = i;
+    while (i < text.length && text[i] >= '0' && text[i] <= '9') i++;
+    const digits = text.slice(from, i);
+    if (digits.length === 0 || digits.length > MAX_DIGITS || (digits.length > 1 && digits[0] === '0')) {
+      fail(`has a shape entry that is not a plain decimal integer at character ${from}`);
+    }
+    return Number(digits);
+  };
+  const value = (): string | boolean | number[] => {
+    ws();
+    if (text[i] === "'" || text[i] === '"') return str();
+    if (text.startsWith('True', i)) return ((i += 4), true);
+    if (text.startsWith('False', i)) return ((i += 5), false);
+    if (text[i] !== '(') fail(`has an unexpected value at character ${i}`);
+    i++;
+    const dims: number[] = [];
+    let comma = false;
+    for (;;) {
+      ws();
+      if (text[i] === ')') break;
+      if (dims.length >= 32) fail('has a shape of more than 32 dimensions');
+      dims.push(int());
+      ws();
+      comma = text[i] === ',';
+      if (comma) i++;
+      else if (text[i] !== ')') fail(`expected ',' or ')' in the shape at character ${i}`);
+    }
+    if (dims.length === 1 && !comma) fail('has a one-element shape without its comma, which Python reads as a number');
+    i++;
+    return dims;
+  };
+  const out = new Map<string, string | boolean | number[]>();
+  expect('{');
+  for (;;) {
+    ws();
+    if (text[i] === '}') break;
+    const k = str();
+    if (out.has(k)) fail(`repeats the key '${k}'`);
+    expect(':');
+    out.set(k, value());
+    ws();
+    if (text[i] === ',') i++;
+    else if (text[i] !== '}') fail(`expected ',' or '}' at character ${i}`);
+  }
+  i++;
+  ws();
+  if (i !== text.length) fail(`has text after the dict at character ${i}`);
+  return out;
+}
 
 /** The header of a `.npy` file: dtype, shape and where the data starts. */
 function parseHeader(bytes: Uint8Array, file: string): { descr: string; dtype: DType; shape: number[]; dataStart: number } {
@@ -35,19 +116,18 @@ function parseHeader(bytes: Uint8Array, file: string): { descr: string; dtype: D
   } else throw bad(`unknown version ${major}`);
   if (start + headerLen > bytes.length) throw bad('header runs past the end of the file');
   const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
-  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad('header lacks descr, fortran_order or shape');
-  const dtype = DESCR[descr];
+  const fields = parseHeaderDict(header, (msg) => {
+    throw bad(`header ${msg}`);
+  });
+  const descr = fields.get('descr');
+  const fortran = fields.get('fortran_order');
+  const shape = fields.get('shape');
+  if (typeof descr !== 'string' || typeof fortran !== 'boolean' || !Array.isArray(shape) || fields.size !== 3) {
+    throw bad(`header must hold exactly 'descr' (a string), 'fortran_order' (True/False) and 'shape' (a tuple)`);
+  }
+  const dtype = DESCR.get(descr);
   if (!dtype) throw bad(`dtype ${descr} is not supported (expected <f4)`);
-  if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
-  const shape = shapeText
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => Number(s));
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`invalid shape (${shapeText})`);
+  if (fortran) throw bad('Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
   return { descr, dtype, shape, dataStart: start + headerLen };
 }
 
@@ -60,21 +140,13 @@ function parseHeader(bytes: Uint8Array, file: string): { descr: string; dtype: D
  * ```
  */
 export function readNpyShape(path: string): number[] {
-  let fd: number | null = null;
+  const { fd, size } = openRegularFile(path, 'a .npy file');
   try {
-    fd = openSync(path, 'r');
-    const head = new Uint8Array(Math.min(fstatSync(fd).size, 65536 + 12));
+    const head = new Uint8Array(Math.min(size, 65536 + 12));
     readSync(fd, head, 0, head.length, 0);
     return parseHeader(head, path).shape;
-  } catch (e) {
-    if (e instanceof FlattenError) throw e;
-    throw fileError(
-      'io',
-      path,
-      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read (${(e as NodeJS.ErrnoException).code})`,
-    );
   } finally {
-    if (fd !== null) closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -91,7 +163,10 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
   const { descr, dtype, shape, dataStart } = parseHeader(bytes, file);
   const count = numel(shape);
   const need = count * DTYPE_BYTES[dtype];
-  if (count > 2 ** 31 - 1 || bytes.length - dataStart !== need) {
+  if (count > MAX_NPY_ELEMENTS) {
+    throw bad(`header declares ${formatShape(shape)}, ${count} values; at most ${MAX_NPY_ELEMENTS} (1 GiB as float32) are read`);
+  }
+  if (bytes.length - dataStart !== need) {
     throw bad(`header declares ${formatShape(shape)} ${descr} (${need} bytes of data) but the file holds ${bytes.length - dataStart}`);
   }
   return { shape, data: gatherAsFloat32(bytes.subarray(dataStart), dtype, null, count) };
@@ -100,24 +175,12 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
 /** Largest `.npy` file read (1 GiB: a batch of 1,700 images at 224²). */
 export const MAX_NPY_BYTES = 2 ** 30;
 
+/** Most values a `.npy` file may hold, whatever its type: 1 GiB once widened to float32. */
+export const MAX_NPY_ELEMENTS = 2 ** 28;
+
 /** Reads a `.npy` file as float32. */
 export function readNpy(path: string): Tensor {
-  let bytes: Uint8Array;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_NPY_BYTES)
-      throw fileError('input', path, `is ${size} bytes, more than the ${MAX_NPY_BYTES} bytes accepted for a .npy input`);
-    bytes = readFileSync(path);
-  } catch (e) {
-    if (e instanceof FlattenError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw fileError(
-      'io',
-      path,
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a .npy file' : `cannot read (${code})`,
-    );
-  }
-  return decodeNpy(bytes, path);
+  return decodeNpy(readRegularFile(path, MAX_NPY_BYTES, 'a .npy file'), path);
 }
 
 /**

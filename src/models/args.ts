@@ -86,7 +86,7 @@ export function resolveArgs(
   const args: Record<string, unknown> = {};
   const ignored: string[] = [];
   for (const [k, v] of Object.entries(given)) {
-    const spec = schema[k];
+    const spec = Object.hasOwn(schema, k) ? schema[k] : undefined;
     if (!spec) {
       if (acceptsExtra) {
         ignored.push(k);

@@ -2,7 +2,7 @@
  * Turns an architecture into its graph: declares the input, runs the family's builder and names the
  * outputs (`logits`, `features`, and `stage1`… when asked for).
  */
-import { type AttentionProbe, Graph, type ParamSpec, type Precision } from '../graph/graph.js';
+import { type AttentionProbe, Graph, GraphTooLarge, type ParamSpec, type Precision } from '../graph/graph.js';
 import { FlattenError } from '../util/errors.js';
 import type { Architecture } from './registry.js';
 
@@ -59,7 +59,13 @@ export function defineModel(arch: Architecture, opts: DefineOptions = {}): Model
   const [h, w] = arch.family.inputSize(arch.args);
   const c = arch.args.in_chans as number;
   const input = g.input(INPUT_NAME, [1, c, h, w]);
-  const built = arch.family.build(g, input, arch.args, arch.name === 'custom' ? `${arch.family.name} config` : arch.name);
+  let built: ReturnType<typeof arch.family.build>;
+  try {
+    built = arch.family.build(g, input, arch.args, arch.source ?? (arch.name === 'custom' ? `${arch.family.name} config` : arch.name));
+  } catch (e) {
+    if (e instanceof GraphTooLarge) throw new FlattenError('config', `${arch.source ?? arch.name}: ${e.message}`);
+    throw e;
+  }
   g.output(built.logits, 'logits');
   g.output(built.features, 'features');
   if (opts.stages) built.stages.forEach((s, i) => g.output(s, `stage${i + 1}`));

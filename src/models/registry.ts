@@ -29,6 +29,8 @@ export interface Architecture {
   readonly args: Readonly<Record<string, unknown>>;
   /** Arguments the official constructor would ignore (`**kwargs`). */
   readonly ignoredArgs: readonly string[];
+  /** The config file it came from, for messages. */
+  readonly source?: string;
 }
 
 /** `{family, args}`, as in the fixtures' `config.json`. */
@@ -58,7 +60,7 @@ export function registeredNames(): string[] {
 export function resolveArchitecture(spec: string | ArchitectureConfig, readConfigFile?: (path: string) => string): Architecture {
   if (typeof spec === 'string') {
     for (const family of Object.values(FAMILIES)) {
-      const row = family.variants[spec];
+      const row = Object.hasOwn(family.variants, spec) ? family.variants[spec] : undefined;
       if (row) {
         const { args, ignored } = resolveArgs(family.schema, row, spec, family.acceptsExtraArgs);
         return { name: spec, family, args, ignoredArgs: ignored };
@@ -103,11 +105,11 @@ function fromConfig(cfg: ArchitectureConfig, where: string): Architecture {
   if (cfg === null || typeof cfg !== 'object' || typeof cfg.family !== 'string') {
     throw new FlattenError('config', `${where}: expected {"family": "swin" | "pvt" | "pvt_v2" | "cswin" | "deit", "args": {...}}`);
   }
-  const family = FAMILIES[cfg.family];
+  const family = Object.hasOwn(FAMILIES, cfg.family) ? FAMILIES[cfg.family] : undefined;
   if (!family)
     throw new FlattenError('config', `${where}: unknown family '${cfg.family}'; expected one of ${Object.keys(FAMILIES).join(', ')}`);
   const given = cfg.args ?? {};
   if (typeof given !== 'object' || Array.isArray(given)) throw new FlattenError('config', `${where}: 'args' must be an object`);
   const { args, ignored } = resolveArgs(family.schema, given, where, family.acceptsExtraArgs);
-  return { name: 'custom', family, args, ignoredArgs: ignored };
+  return { name: 'custom', family, args, ignoredArgs: ignored, ...(where === '<config>' ? {} : { source: where }) };
 }

@@ -2,7 +2,7 @@
  * Everything a user may hand the classifier as an image: a file path, encoded bytes (Buffer,
  * Uint8Array, ArrayBuffer), or raw RGB/RGBA pixels with their width and height.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readRegularFile } from '../io/regular_file.js';
 import { FlattenError } from '../util/errors.js';
 import { decodeImage, type DecodeOptions } from './decode.js';
 import { MAX_IMAGE_FILE_BYTES, type RgbImage } from './image.js';
@@ -54,20 +54,7 @@ export function fromPixels(p: RawPixels, source = '<pixels>'): RgbImage {
  */
 export function loadImage(input: ImageInput, source: string, opts: DecodeOptions = {}): RgbImage {
   if (typeof input === 'string') {
-    let bytes: Uint8Array;
-    try {
-      const size = statSync(input).size;
-      if (size > MAX_IMAGE_FILE_BYTES)
-        throw new FlattenError('image', `${input}: is ${size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} bytes accepted for an image`);
-      bytes = readFileSync(input);
-    } catch (e) {
-      if (e instanceof FlattenError) throw e;
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new FlattenError(
-        'io',
-        `${input}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not an image' : `cannot read (${code})`}`,
-      );
-    }
+    const bytes = readRegularFile(input, MAX_IMAGE_FILE_BYTES, 'an image (PNG or JPEG)');
     return decodeImage(bytes, input, opts);
   }
   if (input instanceof Uint8Array) return decodeImage(input, source, opts);

@@ -6,7 +6,7 @@
  * Lossless, arithmetic-coded and 12-bit files are refused. Every size is checked before allocation.
  */
 import { FlattenError } from '../util/errors.js';
-import { MAX_PIXELS, type RgbImage } from './image.js';
+import { maxImagePixels, type RgbImage } from './image.js';
 
 /** Zigzag position → natural (row-major) position in an 8×8 block. */
 const ZIGZAG = new Int32Array([
@@ -568,6 +568,9 @@ export function exifOrientation(t: Uint8Array): number {
   return 1;
 }
 
+/** Most scans decoded (libjpeg-turbo's djpeg offers the same bound as `-maxscans`); each scan revisits every block. */
+export const MAX_SCANS = 1000;
+
 /**
  * Decodes a JPEG file to RGB exactly as PIL (libjpeg-turbo) followed by `convert('RGB')` would.
  *
@@ -576,7 +579,7 @@ export function exifOrientation(t: Uint8Array): number {
  * const { image, info } = decodeJpeg(readFileSync('photo.jpg'), 'photo.jpg');
  * ```
  */
-export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXELS): { image: RgbImage; info: JpegInfo } {
+export function decodeJpeg(data: Uint8Array, file: string, maxPixels = maxImagePixels()): { image: RgbImage; info: JpegInfo } {
   const bad = (m: string): never => {
     throw new FlattenError('image', `${file}: cannot decode JPEG: ${m}`);
   };
@@ -588,6 +591,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
   let frame: Frame | null = null;
   let restartInterval = 0;
   let sawScan = false;
+  let scans = 0;
   let ended = false;
   let p = 2;
   while (p < data.length) {
@@ -621,7 +625,8 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
         const width = (data[s + 3] << 8) | data[s + 4];
         const n = data[s + 5];
         if (width === 0 || height === 0) bad('zero width or height');
-        if (width * height > maxPixels) bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed`);
+        if (width * height > maxPixels)
+          bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed (FLATTEN_VIT_MAX_IMAGE_PIXELS raises the limit)`);
         if (n !== 1 && n !== 3 && n !== 4) bad(`${n} components are not supported`);
         if (s + 6 + n * 3 > end) bad('frame header is damaged');
         const raw = Array.from({ length: n }, (_, i) => ({
@@ -711,6 +716,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = MAX_PIXEL
         break;
       case 0xda: {
         if (!frame) bad('a scan comes before the frame header');
+        if (++scans > MAX_SCANS) bad(`has more than ${MAX_SCANS} scans; a progressive JPEG has about ten`);
         const f = frame!;
         const n = data[s];
         if (n < 1 || n > 4 || s + 1 + n * 2 + 3 > end) bad('a scan header is damaged');

@@ -7,7 +7,7 @@
 import { unzlibSync } from 'fflate';
 import { FlattenError } from '../util/errors.js';
 import { crc32 } from '../util/crc32.js';
-import { MAX_PIXELS, type RgbImage } from './image.js';
+import { maxImagePixels, type RgbImage } from './image.js';
 import { exifOrientation } from './jpeg.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -87,7 +87,7 @@ function unfilter(data: Uint8Array, start: number, rows: number, rowBytes: numbe
  * const { image } = decodePng(bytes, 'cat.png');
  * ```
  */
-export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXELS): { image: RgbImage; orientation: number } {
+export function decodePng(bytes: Uint8Array, file: string, maxPixels = maxImagePixels()): { image: RgbImage; orientation: number } {
   const bad = (m: string): never => {
     throw new FlattenError('image', `${file}: cannot decode PNG: ${m}`);
   };
@@ -109,7 +109,8 @@ export function decodePng(bytes: Uint8Array, file: string, maxPixels = MAX_PIXEL
   }
   if (bytes[26] !== 0 || bytes[27] !== 0 || interlace > 1) bad('unknown compression, filter or interlace method');
   if (width === 0 || height === 0) bad('zero width or height');
-  if (width * height > maxPixels) bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed`);
+  if (width * height > maxPixels)
+    bad(`${width}x${height} is larger than the ${maxPixels} pixels allowed (FLATTEN_VIT_MAX_IMAGE_PIXELS raises the limit)`);
   const bits = depth * channels;
   let palette: Uint8Array | null = null;
   const idat: Uint8Array[] = [];

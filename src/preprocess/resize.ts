@@ -4,7 +4,8 @@
  * shrinking, 8-bit fixed-point coefficients (22 fractional bits), a horizontal pass rounded to uint8,
  * then a vertical pass rounded to uint8.
  */
-import type { RgbImage } from './image.js';
+import { FlattenError } from '../util/errors.js';
+import { MAX_PIXELS_ENV, maxImagePixels, type RgbImage } from './image.js';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
@@ -91,7 +92,17 @@ function clip8(ss: number): number {
  * const small = resizeImage(image, 256, 256); // bicubic, as PIL
  * ```
  */
-export function resizeImage(img: RgbImage, width: number, height: number, resample: Resample = 'bicubic'): RgbImage {
+export function resizeImage(img: RgbImage, width: number, height: number, resample: Resample = 'bicubic', source = '<image>'): RgbImage {
+  // The horizontal pass comes first (as in Pillow, whose rounding this reproduces), so its result has
+  // the new width and the old height; an extreme aspect ratio can make that far larger than either image.
+  const between = width * img.height;
+  const limit = maxImagePixels();
+  if (between > limit || width * height > limit) {
+    throw new FlattenError(
+      'image',
+      `${source}: resizing ${img.width}x${img.height} to ${width}x${height} passes through ${Math.max(between, width * height)} pixels, more than the ${limit} allowed (${MAX_PIXELS_ENV} raises it); the aspect ratio is too extreme for this transform`,
+    );
+  }
   let cur = img;
   if (width !== img.width) {
     const { ksize, bounds, kk } = coefficients(img.width, width, resample);

@@ -22,6 +22,8 @@ export interface TransformOptions {
   crop?: boolean;
   /** The resize filter (`DATA.INTERPOLATION`); default bicubic, as every official config. */
   resample?: Resample;
+  /** Names the image in errors. */
+  source?: string;
 }
 
 /** torchvision `CenterCrop(size)` on an image at least that large. */
@@ -65,7 +67,7 @@ export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
  * ```
  */
 export function evalImage(img: RgbImage, opts: TransformOptions): RgbImage {
-  if (opts.crop === false) return resizeImage(img, opts.size, opts.size, opts.resample);
+  if (opts.crop === false) return resizeImage(img, opts.size, opts.size, opts.resample, opts.source);
   const resized = Math.trunc((256 / 224) * opts.size);
-  return centerCrop(resizeImage(img, resized, resized, opts.resample), opts.size);
+  return centerCrop(resizeImage(img, resized, resized, opts.resample, opts.source), opts.size);
 }

@@ -17,7 +17,7 @@ export class FlattenError extends Error {
   readonly code: string;
 
   constructor(code: string, message: string) {
-    super(message.replace(/\s*\n\s*/g, ' '));
+    super(oneLine(message));
     this.name = 'FlattenError';
     this.code = code;
   }
@@ -26,4 +26,27 @@ export class FlattenError extends Error {
 /** Prefixes a message with the file it is about, the way every reader reports problems. */
 export function fileError(code: string, file: string, message: string): FlattenError {
   return new FlattenError(code, `${file}: ${message}`);
+}
+
+/** The longest message an error carries; the rest is counted, not printed. */
+export const MAX_MESSAGE_CHARS = 500;
+
+/**
+ * A message as it may reach a terminal: one line, control characters (ESC, BEL, CR, ...) written as
+ * escapes, at most {@link MAX_MESSAGE_CHARS} characters with the count of those left out.
+ *
+ * @example
+ * ```ts
+ * oneLine('bad name \x1b[31mred'); // 'bad name \\x1b[31mred'
+ * ```
+ */
+export function oneLine(message: string): string {
+  const flat = message.replace(/\s*\n\s*/g, ' ');
+  const cut = flat.length > MAX_MESSAGE_CHARS ? flat.slice(0, MAX_MESSAGE_CHARS) : flat;
+  // eslint-disable-next-line no-control-regex -- these are the characters being escaped
+  const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
+  return flat.length > cut.length ? `${escaped}… and ${flat.length - cut.length} more characters` : escaped;
 }

@@ -28,4 +28,15 @@ describe('the optimized-model cache', () => {
     await run();
     expect(files()).toHaveLength(2);
   });
+
+  it('keeps nothing when the model is never run successfully', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flatten-optcache-'));
+    const m = await FlattenModel.load(fixture('pvt_mini', 'config.json'), fixture('pvt_mini', 'checkpoint.pth'), {
+      threads: 1,
+      cacheDir: dir,
+    });
+    await expect(m.predict({ shape: [1, 3, 8, 8], data: new Float32Array(192) })).rejects.toThrow(/expected \(B, 3, 64, 64\)/);
+    await m.dispose();
+    expect(readdirSync(join(dir, 'optimized'))).toEqual([]);
+  });
 });

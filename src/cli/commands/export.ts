@@ -1,6 +1,7 @@
 /**
  * `flatten-vit export`: the model as a standard ONNX file for any runtime.
  */
+import { oneLine } from '../../util/errors.js';
 import { openCheckpoint } from '../../checkpoint/open.js';
 import { serializeModel } from '../../graph/onnx.js';
 import { checkFit, weightLookup } from '../../model.js';
@@ -41,7 +42,7 @@ Example:
         name: def.arch.name,
         metadata: { arch: def.arch.name, family: def.arch.family.name, args: JSON.stringify(def.arch.args), source: 'flatten-vit' },
       });
-      for (const w of warnings) process.stderr.write(`flatten-vit: warning: ${w}\n`);
+      for (const w of warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
       const files = new OutputSet();
       files.add(out, bytes);
       files.commit();

@@ -3,12 +3,12 @@
  * logits, pooled features and per-stage outputs as `.npy`, laid out like the official fixtures.
  */
 import { join } from 'node:path';
-import { encodeNpy, readNpy } from '../../io/npy.js';
+import { encodeNpy, readNpy, readNpyShape } from '../../io/npy.js';
 import { FlattenModel } from '../../model.js';
 import { cacheFrom } from '../model_args.js';
 import { checkOutputPath, OutputSet } from '../output.js';
 import { type Command, required, runtimeFrom, runtimeOptions } from '../command.js';
-import { FlattenError } from '../../util/errors.js';
+import { FlattenError, oneLine } from '../../util/errors.js';
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -55,7 +55,7 @@ Example:
     if (stagesDir && inputs.some((i) => join(i) === join(stagesDir))) {
       throw new FlattenError('usage', `${stagesDir}: --save-stages would replace an input; choose another folder`);
     }
-    const x = readNpy(input);
+    const shape = readNpyShape(input);
     const model = await FlattenModel.load(arch, checkpoint, {
       ema: v.ema === true,
       stages: stagesDir !== undefined,
@@ -63,9 +63,9 @@ Example:
       ...cacheFrom(v),
     });
     try {
-      for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${w}\n`);
-      model.checkInput(x.shape, input);
-      const out = await model.predict(x);
+      for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
+      model.checkInput(shape, input);
+      const out = await model.predict(readNpy(input));
       const files = new OutputSet();
       files.add(logitsPath, encodeNpy(out.logits));
       if (featuresPath) files.add(featuresPath, encodeNpy(out.features));

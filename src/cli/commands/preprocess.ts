@@ -32,6 +32,7 @@ Example:
     const save = required(v, 'save', 'preprocess');
     checkOutputPath(save, [image], '--save');
     const x = evalTransform(loadImage(image, image, { exifOrientation: v['exif-orientation'] === true }), {
+      source: image,
       size,
       crop: v['no-crop'] !== true,
     });

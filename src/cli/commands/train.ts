@@ -13,7 +13,7 @@ import { epochJson, type InitialWeights, train } from '../../train/run.js';
 import { defaultWorkers } from '../../data/sample_loader.js';
 import { trainSettings, transformSettings } from '../../train/settings.js';
 import type { StepRecord } from '../../train/trainer.js';
-import { FlattenError } from '../../util/errors.js';
+import { FlattenError, oneLine } from '../../util/errors.js';
 import { type Command, positiveInt, required, UsageError } from '../command.js';
 import { join } from 'node:path';
 import { checkOutputPath } from '../output.js';
@@ -142,7 +142,7 @@ Examples:
             workers: workers ?? defaultWorkers(),
             onSkip: (reason) => {
               skipped++;
-              process.stderr.write(`${tty ? '\r\x1b[K' : ''}flatten-vit: warning: skipped ${reason}\n`);
+              process.stderr.write(`${tty ? '\r\x1b[K' : ''}flatten-vit: warning: skipped ${oneLine(reason)}\n`);
             },
           })
         : batchFolderData(batches, typeof v['val-batches'] === 'string' ? listBatches(v['val-batches']) : undefined);
@@ -171,7 +171,7 @@ Examples:
     const result = await train({
       stop,
       ...(typeof v.freeze === 'string' ? { freeze: v.freeze } : {}),
-      onWarning: (m) => process.stderr.write(`flatten-vit: warning: ${m}\n`),
+      onWarning: (m) => process.stderr.write(`flatten-vit: warning: ${oneLine(m)}\n`),
       arch,
       config,
       settings,
