@@ -4,7 +4,7 @@
  * float32 tensors in sorted order with an 8-byte-aligned header.
  */
 import { DTYPE_BYTES, type DType, formatShape, numel, type Tensor } from '../tensor.js';
-import { fileError } from '../util/errors.js';
+import { FlattenError, fileError } from '../util/errors.js';
 import { gatherAsFloat32 } from './dtype.js';
 import type { LazyTensor, StateDict } from './lazy.js';
 import type { ByteSource } from './source.js';
@@ -32,6 +32,29 @@ const MAX_HEADER = 100_000_000;
  * small JSON values would take gigabytes.
  */
 const MAX_READ_HEADER = 16 * 2 ** 20;
+
+/** Deepest nesting of the JSON header (a header has 3 levels: the table, a tensor, its shape). */
+const MAX_DEPTH = 8;
+
+/**
+ * The deepest bracket nesting of JSON text, outside strings, in one linear scan: checked before
+ * `JSON.parse`, which takes seconds on a few megabytes of nested brackets.
+ */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
 
 /** Most dimensions a tensor may have. */
 const MAX_RANK = 32;
@@ -61,8 +84,11 @@ export function readSafetensors(src: ByteSource): StateDict {
   if (n > BigInt(MAX_READ_HEADER)) throw bad(`header of ${n} bytes is larger than the ${MAX_READ_HEADER} read`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, Number(n))));
-  } catch {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, Number(n)));
+    if (nestingDepth(text) > MAX_DEPTH) throw bad(`header nests deeper than ${MAX_DEPTH} levels; a safetensors header has 3`);
+    header = JSON.parse(text);
+  } catch (e) {
+    if (e instanceof FlattenError) throw e;
     throw bad('header is not JSON');
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');

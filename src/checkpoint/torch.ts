@@ -93,6 +93,13 @@ export function readTorchCheckpoint(src: ByteSource, opts: TorchReadOptions = {}
   const bigEndian = readByteOrder(zip, prefix, src.name);
   const root = unpickle(readPickle(zip, pkl), src.name, torchPickleHooks(src.name));
   const { entry, dict, others } = selectStateDict(root, opts, src.name);
+  if (dict.size > CHECKPOINT_LIMITS.maxTensors) {
+    throw fileError(
+      'checkpoint',
+      src.name,
+      `its '${entry}' entry holds ${dict.size} entries, more than the ${CHECKPOINT_LIMITS.maxTensors} tensors a state dict may have`,
+    );
+  }
   const tensors = new Map<string, LazyTensor>();
   const storages = new StorageReader(zip, prefix);
   for (const [name, value] of stripModulePrefix(dict)) {
@@ -318,7 +325,9 @@ const CONTAINERS: ReadonlyMap<string, () => unknown> = new Map<string, () => unk
 ]);
 
 function isStateDict(v: unknown): v is Map<unknown, unknown> {
-  return v instanceof Map && [...v.values()].some((x) => x instanceof TensorRef);
+  if (!(v instanceof Map)) return false;
+  for (const x of v.values()) if (x instanceof TensorRef) return true;
+  return false;
 }
 
 function selectStateDict(

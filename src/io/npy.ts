@@ -48,12 +48,12 @@ function parseHeaderDict(text: string, fail: (msg: string) => never): Map<string
   const int = (): number => {
     ws();
     const from = i;
-    while (i < text.length && text[i] >= '0' && text[i] <= '9') i++;
-    const digits = text.slice(from, i);
-    if (digits.length === 0 || digits.length > MAX_DIGITS || (digits.length > 1 && digits[0] === '0')) {
+    while (i < text.length && !',) \n\t'.includes(text[i])) i++;
+    const token = text.slice(from, i);
+    if (!/^(0|[1-9][0-9]*)$/.test(token) || token.length > MAX_DIGITS) {
       fail(`has a shape entry that is not a plain decimal integer at character ${from}`);
     }
-    return Number(digits);
+    return Number(token);
   };
   const value = (): string | boolean | number[] => {
     ws();
@@ -159,6 +159,11 @@ export function readNpyShape(path: string): number[] {
  * ```
  */
 export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
+  return decode(bytes, file, false);
+}
+
+/** {@link decodeNpy}; with `share`, aligned little-endian float32 data is viewed in place rather than copied. */
+function decode(bytes: Uint8Array, file: string, share: boolean): Tensor {
   const bad = (msg: string) => fileError('format', file, `is not a valid .npy file: ${msg}`);
   const { descr, dtype, shape, dataStart } = parseHeader(bytes, file);
   const count = numel(shape);
@@ -169,6 +174,8 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): Tensor {
   if (bytes.length - dataStart !== need) {
     throw bad(`header declares ${formatShape(shape)} ${descr} (${need} bytes of data) but the file holds ${bytes.length - dataStart}`);
   }
+  const at = bytes.byteOffset + dataStart;
+  if (share && dtype === 'float32' && at % 4 === 0) return { shape, data: new Float32Array(bytes.buffer, at, count) };
   return { shape, data: gatherAsFloat32(bytes.subarray(dataStart), dtype, null, count) };
 }
 
@@ -180,7 +187,8 @@ export const MAX_NPY_ELEMENTS = 2 ** 28;
 
 /** Reads a `.npy` file as float32. */
 export function readNpy(path: string): Tensor {
-  return decodeNpy(readRegularFile(path, MAX_NPY_BYTES, 'a .npy file'), path);
+  // The bytes were read for this call alone, so float32 data is used where it lies (no second copy).
+  return decode(readRegularFile(path, MAX_NPY_BYTES, 'a .npy file'), path, true);
 }
 
 /**
