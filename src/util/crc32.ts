@@ -1,8 +1,15 @@
 /**
- * CRC-32 (IEEE), as zip and PNG use it: slicing-by-8 (eight bytes per step through eight tables),
- * about four times the speed of the byte-at-a-time loop, so that verifying a checkpoint's storages
- * costs little next to reading them.
+ * CRC-32 (IEEE), as zip and PNG use it. In Node it is zlib's (`zlib.crc32`, about 4 GB/s here), so
+ * that verifying a checkpoint's storages costs little next to reading them; elsewhere (the browser)
+ * slicing-by-8 in TypeScript (about 1 GB/s), eight bytes per step through eight tables.
  */
+
+type Crc32 = (bytes: Uint8Array, crc?: number) => number;
+
+/** zlib's CRC-32 when the runtime has it (Node ≥ 20.15), found without a static import of `node:zlib`. */
+const native = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => { crc32?: Crc32 } | undefined } }
+).process?.getBuiltinModule?.('zlib')?.crc32;
 
 const TABLES = (() => {
   const t = new Uint32Array(8 * 256);
@@ -27,6 +34,11 @@ const TABLES = (() => {
  * ```
  */
 export function crc32(bytes: Uint8Array, crc = 0): number {
+  return native ? native(bytes, crc) >>> 0 : crc32Portable(bytes, crc);
+}
+
+/** {@link crc32} in TypeScript alone, as the browser runs it. */
+export function crc32Portable(bytes: Uint8Array, crc = 0): number {
   const t = TABLES;
   let c = ~crc >>> 0;
   let i = 0;
