@@ -122,4 +122,26 @@ describe('the second hostile corpus, through the CLI', () => {
       ).toBe(true);
     }
   });
+
+  it('classify skips every hostile image of the folder, classifies the good ones, and says why in one line each', async () => {
+    const a = attacks().find((x) => x.role === 'folder')!;
+    const dir = join(mkdtempSync(join(tmpdir(), 'flatten-attack-')), 'data');
+    a.make(dir);
+    const images = ['a/good.png', 'a/zero.png', 'b/good.png', 'b/scans.jpg', 'b/tall.png', 'b/text.jpg'].map((f) => join(dir, f));
+    const args = ['classify', '--arch', fixture('pvt_mini', 'config.json'), '--checkpoint', fixture('pvt_mini', 'checkpoint.pth')];
+    const r = await limited(() =>
+      run([...args, '--threads', '1', '--json', ...images], join(tmpdir(), `flatten-attack-rss-${process.pid}-c`)),
+    );
+    console.log(
+      `[attacks] classify over the hostile images: exit ${r.status}, ${(r.ms / 1000).toFixed(1)} s, peak ${(r.peakKiB / 1024).toFixed(0)} MB`,
+    );
+    expect(r.status).toBe(1);
+    expect((JSON.parse(r.stdout) as { file: string }[]).map((x) => x.file)).toEqual([images[0], images[2]]);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/skipped .*zero\.png: is not a regular file/);
+    expect(lines[1]).toMatch(/skipped .*scans\.jpg: cannot decode JPEG: has more than 1000 scans/);
+    expect(lines[2]).toMatch(/skipped .*tall\.png: resizing 1x5000000 to 73x73 passes through/);
+    expect(lines[3]).toMatch(/skipped .*text\.jpg: is not an image/);
+  });
 });
