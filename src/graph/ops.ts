@@ -166,12 +166,21 @@ export function split(g: Graph, x: Value, axis: number, sizes: readonly number[]
   return g.node('Split', [x, g.ints(sizes)], { axis: ax }, shapes);
 }
 
-/** Repeats a (1, ...) tensor along the batch axis to the batch size of `like` (dynamic batch). */
+/**
+ * Repeats a (1, ...) tensor along the batch axis to the batch size of `like` (same rank; dynamic
+ * batch). Inference graphs add it to a zero of shape (B, 1, ..., 1) taken from `like`, so that no
+ * shape arithmetic (Shape, Concat, Expand's shape input) runs on the CPU beside a GPU provider; a
+ * non-finite `like` makes that zero NaN, where the model's output is NaN anyway.
+ */
 export function expandToBatch(g: Graph, x: Value, like: Value): Value {
   const sx = g.shape(x);
-  const full = [g.shape(like)[0], ...sx.slice(1)];
+  const sl = g.shape(like);
+  if (sl.length !== sx.length) fail(g, 'Expand', `the batch source has rank ${sl.length}, not ${sx.length}`);
+  const full = [sl[0], ...sx.slice(1)];
   if (g.training) return g.node('Expand', [x, g.ints(full)], {}, [full])[0]; // the batch is fixed
-  const batch = g.node('Shape', [like], { start: 0, end: 1 }, [[1]])[0];
-  const target = g.node('Concat', [batch, g.ints(sx.slice(1))], { axis: 0 }, [[sx.length]])[0];
-  return g.node('Expand', [x, target], {}, [full])[0];
+  const axes = sl.map((_, i) => i).slice(1);
+  const first = g.node('Slice', [like, g.ints(axes.map(() => 0)), g.ints(axes.map(() => 1)), g.ints(axes)], {}, [
+    [sl[0], ...axes.map(() => 1)],
+  ])[0]; // (B, 1, ..., 1)
+  return add(g, mul(g, first, g.constant('zero', [], [0])), x); // (B, ...)
 }

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { FlattenError } from '../util/errors.js';
 import type { Tensor64 } from '../tensor.js';
 import type { RuntimeOptions, RuntimeSession } from './types.js';
+import { requireWebGpu } from './webgpu.js';
 import { wrapSession } from './wrap.js';
 
 export type { RuntimeOptions, RuntimeSession } from './types.js';
@@ -61,10 +62,14 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
   if (opts.memoryPattern === false) options.enableMemPattern = false;
   const eps = opts.executionProviders ?? ['cpu'];
   checkExecutionProviders(eps);
+  if (eps.includes('webgpu')) requireWebGpu();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(model, options);
   } catch (e) {
+    if (eps.includes('webgpu')) {
+      throw new FlattenError('runtime', `--ep webgpu: onnxruntime could not create the session (${(e as Error).message.split('\n')[0]})`);
+    }
     const gpu = eps.find((ep) => ep === 'cuda' || ep === 'tensorrt');
     if (gpu) {
       throw new FlattenError(

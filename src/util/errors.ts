@@ -28,12 +28,16 @@ export function fileError(code: string, file: string, message: string): FlattenE
   return new FlattenError(code, `${file}: ${message}`);
 }
 
-/** The longest message an error carries; the rest is counted, not printed. */
+/** The longest message an error carries; the middle of a longer one is left out and counted. */
 export const MAX_MESSAGE_CHARS = 500;
+
+/** Characters kept from the end of a cut message: where messages say what to do next. */
+const TAIL_CHARS = 160;
 
 /**
  * A message as it may reach a terminal: one line, control characters (ESC, BEL, CR, ...) written as
- * escapes, at most {@link MAX_MESSAGE_CHARS} characters with the count of those left out.
+ * escapes, at most about {@link MAX_MESSAGE_CHARS} characters: a longer one keeps its beginning and
+ * its end (the advice) and says how much of the middle was left out.
  *
  * @example
  * ```ts
@@ -42,11 +46,13 @@ export const MAX_MESSAGE_CHARS = 500;
  */
 export function oneLine(message: string): string {
   const flat = message.replace(/\s*\n\s*/g, ' ');
-  const cut = flat.length > MAX_MESSAGE_CHARS ? flat.slice(0, MAX_MESSAGE_CHARS) : flat;
+  const cut =
+    flat.length > MAX_MESSAGE_CHARS
+      ? `${flat.slice(0, MAX_MESSAGE_CHARS - TAIL_CHARS)} … (${flat.length - MAX_MESSAGE_CHARS} characters left out) … ${flat.slice(-TAIL_CHARS)}`
+      : flat;
   // eslint-disable-next-line no-control-regex -- these are the characters being escaped
-  const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+  return cut.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
     const code = c.charCodeAt(0);
     return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
   });
-  return flat.length > cut.length ? `${escaped}… and ${flat.length - cut.length} more characters` : escaped;
 }

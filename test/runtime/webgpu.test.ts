@@ -1,0 +1,72 @@
+/**
+ * onnxruntime-node's WebGPU provider on a software GPU (SwiftShader's Vulkan driver from Debian's
+ * chromium): every fixture model and every registered T/B0 model must give the CPU provider's logits
+ * (within 1e-4 of the largest logit) and top-5, with every node placed on the GPU. A machine without
+ * a usable adapter skips these tests and prints why. The full-size models take 20–60 s each on
+ * SwiftShader, so they run only with `FLATTEN_WEBGPU_MODELS=all` (`npm run test:webgpu`).
+ */
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { topIndices } from '../../src/classify/topk.js';
+import { serializeModel } from '../../src/graph/onnx.js';
+import { readNpy } from '../../src/io/npy.js';
+import { checkFit, weightLookup } from '../../src/model.js';
+import { resolveArchitectureSpec } from '../../src/models/config_file.js';
+import { defineModel } from '../../src/models/define.js';
+import { randomWeights } from '../../src/models/init.js';
+import { placedRun } from '../../src/runtime/placement.js';
+import { webGpuStatus } from '../../src/runtime/webgpu.js';
+import { fixture } from '../helpers/fixtures.js';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+const status = webGpuStatus();
+if (!status.ok) console.log(`[webgpu] skipped: no usable WebGPU adapter here (${status.reason})`);
+
+const FIXTURES = ['swin_mini', 'swin_mini_global', 'cswin_mini', 'cswin_mini_global', 'pvt_mini', 'pvt_mini_sr', 'pvt_v2_mini'];
+const REGISTERED = ['flatten_swin_t', 'flatten_pvt_t', 'flatten_pvt_v2_b0', 'flatten_cswin_t', 'flatten_deit_t', 'deit_t'];
+
+/** The model's ONNX bytes (with the fixture's weights, or random ones) and an input for it. */
+function build(name: string) {
+  const isFixture = FIXTURES.includes(name);
+  const def = defineModel(resolveArchitectureSpec(isFixture ? fixture(name, 'config.json') : name));
+  if (isFixture) {
+    const sd = openCheckpoint(fixture(name, 'checkpoint.pth'));
+    const bytes = serializeModel(def.graph, weightLookup(sd, checkFit(def, sd), []));
+    sd.close();
+    return { bytes, x: readNpy(fixture(name, 'input.npy')) };
+  }
+  const w = randomWeights(def.params, 0);
+  const [c, h, wd] = def.inputShape;
+  const x = new Float32Array(2 * c * h * wd);
+  for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 1.5;
+  return { bytes: serializeModel(def.graph, (n) => w.get(n)!), x: { shape: [2, c, h, wd], data: x } };
+}
+
+const models = process.env.FLATTEN_WEBGPU_MODELS === 'all' ? [...FIXTURES, ...REGISTERED] : FIXTURES;
+
+describe.skipIf(!status.ok)(`WebGPU in Node (${status.adapter})`, () => {
+  it.each(models)('%s: the CPU provider’s logits and top-5, every node on the GPU', async (name) => {
+    const { bytes, x } = build(name);
+    const t0 = performance.now();
+    const gpu = await placedRun(bytes, { pixel_values: x }, ['webgpu']);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = await placedRun(bytes, { pixel_values: x }, ['cpu']);
+    const a = gpu.outputs.logits.data;
+    const b = cpu.outputs.logits.data;
+    const scale = Math.max(...Array.from(b, Math.abs));
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    const onCpu = gpu.placement.CPUExecutionProvider ?? {};
+    console.log(
+      `[webgpu] ${name}: max |webgpu - cpu| logits ${(diff / scale).toExponential(2)} of the largest; ${Object.values(gpu.placement.WebGpuExecutionProvider ?? {}).reduce((s, n) => s + n, 0)} nodes on WebGPU, ${JSON.stringify(onCpu)} on the CPU; ${seconds.toFixed(1)} s`,
+    );
+    expect(diff / scale).toBeLessThan(1e-4);
+    const n = gpu.outputs.logits.shape[1];
+    for (let i = 0; i < gpu.outputs.logits.shape[0]; i++) {
+      expect(topIndices(a.subarray(i * n, (i + 1) * n), 5)).toEqual(topIndices(b.subarray(i * n, (i + 1) * n), 5));
+    }
+    expect(onCpu).toEqual({});
+  });
+});
