@@ -117,7 +117,7 @@ async function loadModel(): Promise<void> {
   state.model = result;
   showNotice([result.notice, ...result.warnings].filter(Boolean).join('; ') || undefined);
   $('backend').textContent =
-    `${result.backend === 'webgpu' ? 'WebGPU' : `WASM, ${result.threads} thread${result.threads === 1 ? '' : 's'}`}`;
+    `${result.backend === 'webgpu' ? `WebGPU${result.adapter ? ` (${result.adapter})` : ''}` : `WASM, ${result.threads} thread${result.threads === 1 ? '' : 's'}`}`;
   $('model-info').textContent =
     `${result.name}: ${(result.params / 1e6).toFixed(2)}M parameters, ${result.inputSize}×${result.inputSize} input, from ${checkpoint.name}`;
   fillLayers(result.blocks);

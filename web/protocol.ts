@@ -42,6 +42,8 @@ export interface LoadResult {
   blocks: BlockInfo[];
   backend: WebBackend;
   threads: number;
+  /** The WebGPU adapter (`google swiftshader`), on WebGPU. */
+  adapter?: string;
   notice?: string;
   warnings: string[];
 }

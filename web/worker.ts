@@ -80,6 +80,7 @@ async function load(r: Extract<Request, { type: 'load' }>, progress: (p: LoadPro
     blocks: blocksOf(model),
     backend: model.runtime.backend,
     threads: model.runtime.threads,
+    ...(model.runtime.adapter ? { adapter: model.runtime.adapter } : {}),
     ...(model.runtime.notice ? { notice: model.runtime.notice } : {}),
     warnings: [...model.warnings],
   };

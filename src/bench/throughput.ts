@@ -12,6 +12,7 @@ import { defineModel } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
 import { resolveArchitectureSpec } from '../models/config_file.js';
 import type { Tensor } from '../tensor.js';
+import { requireWebGpu } from '../runtime/webgpu.js';
 import { gemmRate } from './gemm.js';
 import { timeRepeated } from './timing.js';
 
@@ -25,6 +26,8 @@ export interface BenchOptions {
   /** Intra-op threads (default: all cores). */
   threads?: number;
   precision?: Precision;
+  /** Execution providers (default `['cpu']`); the GEMM rate is always the CPU's. */
+  executionProviders?: string[];
   /** Called before each measurement, for progress messages. */
   onStep?: (what: string) => void;
 }
@@ -43,6 +46,10 @@ export interface BenchReport {
   arch: string;
   threads: number;
   precision: Precision;
+  /** The execution providers, comma-separated (`cpu`, `webgpu`). */
+  ep: string;
+  /** The WebGPU adapter as far as Node can name it (the Vulkan driver, e.g. `swiftshader`); null off WebGPU. */
+  adapter: string | null;
   results: BenchResult[];
   gemm_gflops: number;
   macs: number;
@@ -72,7 +79,9 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
   const seconds = opts.seconds ?? 5;
   const precision = opts.precision ?? 'fp32';
   opts.onStep?.('loading');
-  const load = { threads, precision };
+  const executionProviders = opts.executionProviders ?? ['cpu'];
+  const adapter = executionProviders.includes('webgpu') ? requireWebGpu().adapter : null;
+  const load = { threads, precision, executionProviders };
   const random = opts.checkpoint === undefined ? randomWeights(defineModel(resolveArchitectureSpec(arch)).params) : null;
   const t0 = performance.now();
   const model = random ? await FlattenModel.fromWeights(arch, random, load) : await FlattenModel.load(arch, opts.checkpoint!, load);
@@ -98,6 +107,8 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
     arch: model.name,
     threads,
     precision,
+    ep: executionProviders.join(','),
+    adapter,
     results,
     gemm_gflops: gemm.gflops,
     macs,

@@ -19,20 +19,33 @@ export interface WebRuntimeInfo {
   threads: number;
   /** Set when the requested backend is not available here, e.g. no WebGPU. */
   notice?: string;
+  /** The WebGPU adapter, as its vendor and architecture say (`google swiftshader`), on WebGPU. */
+  adapter?: string;
 }
 
 interface GpuNavigator {
-  gpu?: { requestAdapter(): Promise<unknown> };
+  gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> };
 }
 
-/** Whether this browser exposes a WebGPU adapter. */
-export async function hasWebGpu(): Promise<boolean> {
+/**
+ * The WebGPU adapter this browser offers, named by its vendor and architecture (`google swiftshader`,
+ * `nvidia ampere`), or null when there is none.
+ *
+ * @example
+ * ```ts
+ * const adapter = await webGpuAdapter(); // 'google swiftshader' in headless Chromium with SwiftShader
+ * ```
+ */
+export async function webGpuAdapter(): Promise<string | null> {
   const gpu = (globalThis.navigator as GpuNavigator | undefined)?.gpu;
-  if (!gpu) return false;
+  if (!gpu) return null;
   try {
-    return (await gpu.requestAdapter()) !== null;
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return null;
+    const i = adapter.info ?? {};
+    return [i.vendor, i.architecture].filter(Boolean).join(' ') || i.description || 'unnamed adapter';
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -67,11 +80,18 @@ export async function configureWebRuntime(opts: { backend?: WebBackend | 'auto';
   if (!isolated && wanted > 1) notices.push('the page is not cross-origin isolated (COOP/COEP headers), so WASM runs on 1 thread');
   let backend: WebBackend = 'wasm';
   const request = opts.backend ?? 'auto';
+  let adapter: string | null = null;
   if (request !== 'wasm') {
-    if (await hasWebGpu()) backend = 'webgpu';
+    adapter = await webGpuAdapter();
+    if (adapter) backend = 'webgpu';
     else notices.push(`WebGPU is not available in this browser, running on WASM (${threads} thread${threads === 1 ? '' : 's'})`);
   }
-  configured = { backend, threads, ...(notices.length ? { notice: notices.join('; ') } : {}) };
+  configured = {
+    backend,
+    threads,
+    ...(adapter && backend === 'webgpu' ? { adapter } : {}),
+    ...(notices.length ? { notice: notices.join('; ') } : {}),
+  };
   return configured;
 }
 

@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export { WebModel, readCheckpointBytes, type WebCheckpoint, type WebLoadOptions, type LoadProgress } from './model.js';
-export { configureWebRuntime, hasWebGpu, type WebBackend, type WebRuntimeInfo } from '../runtime/web.js';
+export { configureWebRuntime, type WebBackend, type WebRuntimeInfo, webGpuAdapter } from '../runtime/web.js';
 export { ModelBase, type Prediction } from '../model_base.js';
 export { resolveArchitecture, registeredNames, FAMILIES, type Architecture, type ArchitectureConfig } from '../models/registry.js';
 export { defineModel, countParams, type ModelDefinition } from '../models/define.js';

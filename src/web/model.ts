@@ -12,7 +12,7 @@ import { defineModel } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
 import { type ArchitectureConfig, resolveArchitecture } from '../models/registry.js';
 import { configureWebRuntime, createWebSession, type WebBackend, type WebRuntimeInfo } from '../runtime/web.js';
-import { FlattenError } from '../util/errors.js';
+import { FlattenError, oneLine } from '../util/errors.js';
 
 /** A checkpoint in the browser: a picked or dropped file, a Blob, bytes, or a URL to fetch. */
 export type WebCheckpoint = Blob | ArrayBuffer | Uint8Array | string;
@@ -174,8 +174,8 @@ export class WebModel extends ModelBase {
         return new WebModel([def, sd, mapping, await createWebSession(bytes, runtime.backend), warnings], runtime);
       } catch (e) {
         if (runtime.backend !== 'webgpu') throw e;
-        const notice = `WebGPU could not run this model (${(e as Error).message.split('\n')[0]}), running on WASM`;
-        const wasm = { ...runtime, backend: 'wasm' as const, notice };
+        const notice = oneLine(`WebGPU could not run this model (${(e as Error).message.split('\n')[0]}), running on WASM`);
+        const wasm = { backend: 'wasm' as const, threads: runtime.threads, notice };
         return new WebModel([def, sd, mapping, await createWebSession(bytes, 'wasm'), warnings], wasm);
       }
     } catch (e) {

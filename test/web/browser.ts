@@ -7,8 +7,12 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Launches headless Chromium (playwright gives it a fresh temporary profile) with no background network traffic. */
-export async function launch(): Promise<Browser> {
+/**
+ * Launches headless Chromium (playwright gives it a fresh temporary profile) with no background
+ * network traffic; with `webgpu`, WebGPU is on and runs on SwiftShader, the software GPU that
+ * Debian's chromium ships, so that it works on a machine without a GPU.
+ */
+export async function launch(backend: 'wasm' | 'webgpu' = 'wasm'): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }
@@ -17,7 +21,7 @@ export async function launch(): Promise<Browser> {
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : ['--disable-gpu']),
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

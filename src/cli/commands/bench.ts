@@ -9,20 +9,21 @@ import { benchModel } from '../../bench/throughput.js';
 import { agreement } from '../../bench/agreement.js';
 import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
 import { PRETRAINED } from '../../hub/pretrained.js';
-import { type Command, positiveInt, UsageError } from '../command.js';
+import { type Command, positiveInt, runtimeFrom, UsageError } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure throughput, latency, load time and memory; or linear vs softmax attention scaling',
   usage: `flatten-vit bench --arch <name | config.json> [--checkpoint <file | pretrained name>] [--batch 1,8]
-    [--threads N] [--seconds S] [--precision fp32|int8] [--json]
+    [--threads N] [--seconds S] [--precision fp32|int8] [--ep cpu|webgpu] [--json]
 flatten-vit bench --attention [--threads N] [--json]
 flatten-vit bench --train --arch <name | config.json> [--batch 32] [--threads N] [--seconds S] [--json]
 
   Throughput is the median over repeated runs for at least S seconds (default 5) after warm-up, for
   each batch size; load_s is the time from checkpoint file to first result; the model's GFLOP/s
   (2 x MACs x images/s) is compared with this machine's dense float32 GEMM rate in onnxruntime with
-  the same threads. Without --checkpoint the weights are random. --precision int8 runs the linear
+  the same threads. Without --checkpoint the weights are random. --ep webgpu runs the model on
+  onnxruntime's WebGPU provider and reports the adapter (the GEMM rate stays the CPU's). --precision int8 runs the linear
   layers in int8 and reports its agreement with float32 on the fixture photographs.
 
   --train times one training step (forward, loss, backward, clipping, AdamW; config.py's defaults)
@@ -41,6 +42,7 @@ Example:
     threads: { type: 'string' },
     seconds: { type: 'string' },
     precision: { type: 'string' },
+    ep: { type: 'string' },
     attention: { type: 'boolean' },
     train: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -101,14 +103,15 @@ Example:
     if (precision !== 'fp32' && precision !== 'int8') throw new UsageError(`bench: --precision must be fp32 or int8, found '${precision}'`);
     let checkpoint = typeof v.checkpoint === 'string' ? v.checkpoint : undefined;
     if (checkpoint && isPretrainedName(checkpoint)) checkpoint = await fetchPretrained(checkpoint);
-    const report = await benchModel(arch, { checkpoint, batches, seconds, threads, precision, onStep: (s) => say(s) });
+    const { executionProviders } = runtimeFrom(v, 'bench');
+    const report = await benchModel(arch, { checkpoint, batches, seconds, threads, precision, executionProviders, onStep: (s) => say(s) });
     const agree = precision === 'int8' ? await agreement(arch, checkpoint, threads) : undefined;
     if (json) {
       process.stdout.write(`${JSON.stringify({ ...report, ...(agree ? { agreement: agree } : {}) })}\n`);
       return;
     }
     const lines = [
-      `${report.arch}, ${report.threads} threads, ${report.precision}, ${checkpoint ? 'checkpoint weights' : 'random weights'}`,
+      `${report.arch}, ${report.ep}${report.adapter ? ` (${report.adapter})` : ''}, ${report.threads} threads, ${report.precision}, ${checkpoint ? 'checkpoint weights' : 'random weights'}`,
       ...report.results.map(
         (r) =>
           `  batch ${String(r.batch).padStart(2)}: ${r.images_per_s.toFixed(1).padStart(7)} images/s  ${r.latency_ms.toFixed(1).padStart(7)} ms  ` +
