@@ -28,7 +28,9 @@ export function differentiate(g: Graph, loss: Value, wrt: readonly Value[]): Map
   const total = (v: Value): Value | null => {
     const parts = pending.get(v);
     if (!parts?.length) return null;
-    const sum = parts.length === 1 ? parts[0] : g.node('Sum', parts, {}, [g.shape(parts[0])])[0];
+    // A chain of Adds rather than one Sum: every provider has Add (WebGPU has no Sum kernel).
+    let sum = parts[0];
+    for (const p of parts.slice(1)) sum = g.node('Add', [sum, p], {}, [g.shape(parts[0])])[0];
     pending.set(v, [sum]);
     return sum;
   };

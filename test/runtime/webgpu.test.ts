@@ -16,6 +16,8 @@ import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';
 import { randomWeights } from '../../src/models/init.js';
 import { placedRun } from '../../src/runtime/placement.js';
+import type { Tensor } from '../../src/tensor.js';
+import { defineTrainingGraph, TARGETS_NAME } from '../../src/train/training_graph.js';
 import { webGpuStatus } from '../../src/runtime/webgpu.js';
 import { fixture } from '../helpers/fixtures.js';
 
@@ -44,7 +46,19 @@ function build(name: string) {
   return { bytes: serializeModel(def.graph, (n) => w.get(n)!), x: { shape: [2, c, h, wd], data: x } };
 }
 
-const models = process.env.FLATTEN_WEBGPU_MODELS === 'all' ? [...FIXTURES, ...REGISTERED] : FIXTURES;
+const all = process.env.FLATTEN_WEBGPU_MODELS === 'all';
+const models = all ? [...FIXTURES, ...REGISTERED] : FIXTURES;
+const trained = all ? ['pvt_v2_mini', 'pvt_mini_sr', 'swin_mini', 'cswin_mini'] : ['pvt_v2_mini'];
+
+/** The largest difference between two sets of outputs, each relative to the largest value of its CPU output. */
+function worstRelative(gpu: Record<string, Tensor>, cpu: Record<string, Tensor>): number {
+  let worst = 0;
+  for (const [k, t] of Object.entries(cpu)) {
+    const scale = Math.max(...Array.from(t.data, Math.abs)) || 1;
+    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(gpu[k].data[i] - t.data[i]) / scale);
+  }
+  return worst;
+}
 
 describe.skipIf(!status.ok)(`WebGPU in Node (${status.adapter})`, () => {
   it.each(models)('%s: the CPU provider’s logits and top-5, every node on the GPU', async (name) => {
@@ -68,5 +82,28 @@ describe.skipIf(!status.ok)(`WebGPU in Node (${status.adapter})`, () => {
       expect(topIndices(a.subarray(i * n, (i + 1) * n), 5)).toEqual(topIndices(b.subarray(i * n, (i + 1) * n), 5));
     }
     expect(onCpu).toEqual({});
+  });
+
+  it.each(trained)('%s training step: the CPU provider’s loss and gradients; only LogSoftmax on the CPU', async (name) => {
+    const B = 2;
+    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture(name, 'config.json')), { batch: B });
+    const w = randomWeights(tg.params, 0);
+    const [c, h, wd] = tg.inputShape;
+    const feeds: Record<string, Tensor> = {
+      pixel_values: { shape: [B, c, h, wd], data: Float32Array.from({ length: B * c * h * wd }, (_, i) => Math.sin(i * 0.37)) },
+      [TARGETS_NAME]: { shape: [B, tg.numClasses], data: new Float32Array(B * tg.numClasses).fill(1 / tg.numClasses) },
+    };
+    for (const p of tg.trained) feeds[p.name] = { shape: [...p.shape], data: w.get(p.name)! };
+    for (const d of tg.graph.dropPaths) feeds[d.name] = { shape: [...d.shape], data: new Float32Array(B).fill(1) };
+    const bytes = serializeModel(tg.graph, () => new Float32Array());
+    const gpu = await placedRun(bytes, feeds, ['webgpu']);
+    const cpu = await placedRun(bytes, feeds, ['cpu']);
+    const worst = worstRelative(gpu.outputs, cpu.outputs);
+    const onCpu = gpu.placement.CPUExecutionProvider ?? {};
+    console.log(
+      `[webgpu] ${name} training step: ${Object.keys(cpu.outputs).length} outputs (loss and gradients), worst |webgpu - cpu| ${worst.toExponential(2)} of the largest; on the CPU: ${JSON.stringify(onCpu)}`,
+    );
+    expect(worst).toBeLessThan(1e-4);
+    expect(onCpu).toEqual({ LogSoftmax: 1 });
   });
 });
