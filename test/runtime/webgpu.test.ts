@@ -5,7 +5,9 @@
  * a usable adapter skips these tests and prints why. The full-size models take 20–60 s each on
  * SwiftShader, so they run only with `FLATTEN_WEBGPU_MODELS=all` (`npm run test:webgpu`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { topIndices } from '../../src/classify/topk.js';
@@ -19,6 +21,7 @@ import { placedRun } from '../../src/runtime/placement.js';
 import type { Tensor } from '../../src/tensor.js';
 import { defineTrainingGraph, TARGETS_NAME } from '../../src/train/training_graph.js';
 import { webGpuStatus } from '../../src/runtime/webgpu.js';
+import { cli, expectCleanFailure } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -105,5 +108,30 @@ describe.skipIf(!status.ok)(`WebGPU in Node (${status.adapter})`, () => {
     );
     expect(worst).toBeLessThan(1e-4);
     expect(onCpu).toEqual({ LogSoftmax: 1 });
+  });
+});
+
+describe('WebGPU without an adapter', () => {
+  it('stops with one line saying what to do, and the CPU provider still works', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flatten-webgpu-'));
+    const args = (ep: string) => [
+      'predict',
+      '--arch',
+      fixture('pvt_mini', 'config.json'),
+      '--checkpoint',
+      fixture('pvt_mini', 'checkpoint.pth'),
+      '--input',
+      fixture('pvt_mini', 'input.npy'),
+      '--save-logits',
+      join(dir, `${ep}.npy`),
+      '--ep',
+      ep,
+    ];
+    const line = expectCleanFailure(cli(args('webgpu'), { VK_ICD_FILENAMES: '/nonexistent/icd.json' }));
+    expect(line).toMatch(
+      /--ep webgpu: onnxruntime found no usable WebGPU adapter \(VK_ICD_FILENAMES names \/nonexistent\/icd\.json, which does not exist\); .* or use --ep cpu$/,
+    );
+    expect(existsSync(join(dir, 'webgpu.npy'))).toBe(false);
+    expect(cli(args('cpu'), { VK_ICD_FILENAMES: '/nonexistent/icd.json' }).status).toBe(0);
   });
 });
