@@ -87,7 +87,7 @@ describe('flatten-vit predict', () => {
     const out = join(dir, 'other.npy');
     const line = expectCleanFailure(cli([...base(fixture('pvt_v2_mini', 'checkpoint.pth')), '--save-logits', out]));
     expect(line).toMatch(
-      /does not fit this pvt configuration: .*missing key\(s\): .*pos_embed1 \(1, 256, 16\).*unexpected key\(s\): .*dwconv.*shape mismatch/,
+      /does not fit this pvt configuration: .*missing key\(s\): .*pos_embed1 \(1, 256, 16\).*unexpected key\(s\): .*dwconv.* vs model \(64, 40, 2, 2\); check --arch/,
     );
     expect(existsSync(out)).toBe(false);
   });

@@ -8,7 +8,8 @@
  * `FLATTEN_DEMO_SCREENSHOT` says where the screenshot goes (`npm run docs:demo` writes the README's).
  * `FLATTEN_E2E_BACKEND=webgpu|wasm` runs one backend; by default both: the whole suite on WASM, then
  * the fixture models and the attention clicks again on WebGPU (SwiftShader), where the page must
- * report WebGPU rather than fall back.
+ * report WebGPU rather than fall back. `FLATTEN_E2E_REGISTERED=1` adds every registered T/B0 model
+ * with random weights (a few minutes on SwiftShader).
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionRows, locateToken, rowOnStage } from '../../src/analysis/attention.js';
 import { preprocessFor } from '../../src/classify/classify.js';
 import { topIndices } from '../../src/classify/topk.js';
+import { PyOrderedDict, PyTensor } from '../../src/checkpoint/pickle_writer.js';
+import { saveTorch } from '../../src/checkpoint/torch_save.js';
 import { FlattenModel } from '../../src/model.js';
+import { resolveArchitectureSpec } from '../../src/models/config_file.js';
+import { defineModel } from '../../src/models/define.js';
+import { randomWeights } from '../../src/models/init.js';
 import { fixture, fixturesDir } from '../helpers/fixtures.js';
 import { launch } from './browser.js';
 import { DIST_WEB, serve } from './server.js';
@@ -301,6 +307,34 @@ for (const backend of BACKENDS)
       expect(s.classification!.top).toHaveLength(5);
       expect(await page.isVisible('#error')).toBe(false);
     });
+
+    it.skipIf(!process.env.FLATTEN_E2E_REGISTERED)(
+      'gives Node’s logits and top-5 for every registered T/B0 model (random weights)',
+      async () => {
+        const image = fixture('images', 'chelsea.png');
+        for (const arch of ['flatten_pvt_v2_b0', 'flatten_pvt_t', 'flatten_swin_t', 'flatten_cswin_t', 'flatten_deit_t', 'deit_t']) {
+          const def = defineModel(resolveArchitectureSpec(arch));
+          const weights = randomWeights(def.params, 7);
+          const file = join(scratch, `${arch}.pth`);
+          saveTorch(
+            file,
+            new Map([
+              ['model', new PyOrderedDict(def.params.map((p) => [p.official, new PyTensor('float32', p.shape, weights.get(p.name)!)]))],
+            ]),
+          );
+          await page.selectOption('#arch', arch);
+          await pick('#checkpoint-file', file);
+          const s = await pick('#image-file', image);
+          expect(s.error).toBeNull();
+          expect(s.model!.backend).toBe(backend);
+          const node = await nodeLogits(arch, file, image);
+          const diff = maxAbsDiff(s.classification!.logits, node);
+          console.log(`[web] ${arch} on chelsea.png: ${backend}, max |page - node| logits = ${diff.toExponential(2)}`);
+          expect(diff).toBeLessThan(tolerance(backend, node));
+          expect(s.classification!.top.map((t) => t.index)).toEqual(topIndices(node, 5));
+        }
+      },
+    );
 
     it.skipIf(backend !== 'wasm' || !process.env.FLATTEN_E2E_IMAGE)('agrees with Node on the top-5 of FLATTEN_E2E_IMAGE', async () => {
       const image = process.env.FLATTEN_E2E_IMAGE!;
