@@ -23,6 +23,41 @@ describe('bench', () => {
     );
   });
 
+  it('bench --profile --json adds the kernel time per op type, and names the provider', () => {
+    const r = cli([
+      'bench',
+      '--arch',
+      fixture('swin_mini', 'config.json'),
+      '--batch',
+      '1,2',
+      '--seconds',
+      '0.2',
+      '--threads',
+      '1',
+      '--profile',
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      ep: string;
+      adapter: string | null;
+      profile: { batch: number; runs: number; total_ms: number; ops: { op: string; ms: number; share: number; nodes: number }[] };
+    };
+    expect([j.ep, j.adapter]).toEqual(['cpu', null]);
+    expect(j.profile.batch).toBe(2);
+    const ops = j.profile.ops;
+    expect(ops.map((o) => o.op)).toEqual(expect.arrayContaining(['MatMul', 'LayerNormalization', 'Softmax']));
+    expect(ops.reduce((a, o) => a + o.share, 0)).toBeCloseTo(1, 6);
+    expect(ops.reduce((a, o) => a + o.ms, 0)).toBeCloseTo(j.profile.total_ms, 6);
+    for (let i = 1; i < ops.length; i++) expect(ops[i].ms).toBeLessThanOrEqual(ops[i - 1].ms);
+    console.log(
+      `[bench] swin_mini profile at batch 2: ${ops
+        .slice(0, 4)
+        .map((o) => `${o.op} ${(100 * o.share).toFixed(0)}%`)
+        .join(', ')}`,
+    );
+  });
+
   it('bench --train --json times training steps and reports the documented keys', () => {
     const r = cli([
       'bench',

@@ -17,7 +17,7 @@ import { checkFit, weightLookup } from '../../src/model.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';
 import { randomWeights } from '../../src/models/init.js';
-import { placedRun } from '../../src/runtime/placement.js';
+import { placedRun } from '../../src/runtime/profile.js';
 import type { Tensor } from '../../src/tensor.js';
 import { defineTrainingGraph, TARGETS_NAME } from '../../src/train/training_graph.js';
 import { webGpuStatus } from '../../src/runtime/webgpu.js';

@@ -6,6 +6,7 @@ import { attentionScaling } from '../../bench/attention.js';
 import { benchTrainStep } from '../../bench/train_step.js';
 import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { benchModel } from '../../bench/throughput.js';
+import { profileModel } from '../../bench/profile.js';
 import { agreement } from '../../bench/agreement.js';
 import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
 import { PRETRAINED } from '../../hub/pretrained.js';
@@ -15,7 +16,7 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure throughput, latency, load time and memory; or linear vs softmax attention scaling',
   usage: `flatten-vit bench --arch <name | config.json> [--checkpoint <file | pretrained name>] [--batch 1,8]
-    [--threads N] [--seconds S] [--precision fp32|int8] [--ep cpu|webgpu] [--json]
+    [--threads N] [--seconds S] [--precision fp32|int8] [--ep cpu|webgpu] [--profile] [--json]
 flatten-vit bench --attention [--threads N] [--json]
 flatten-vit bench --train --arch <name | config.json> [--batch 32] [--threads N] [--seconds S] [--json]
 
@@ -23,7 +24,9 @@ flatten-vit bench --train --arch <name | config.json> [--batch 32] [--threads N]
   each batch size; load_s is the time from checkpoint file to first result; the model's GFLOP/s
   (2 x MACs x images/s) is compared with this machine's dense float32 GEMM rate in onnxruntime with
   the same threads. Without --checkpoint the weights are random. --ep webgpu runs the model on
-  onnxruntime's WebGPU provider and reports the adapter (the GEMM rate stays the CPU's). --precision int8 runs the linear
+  onnxruntime's WebGPU provider and reports the adapter (the GEMM rate stays the CPU's). --profile
+  adds the kernel time per op type at the largest batch (onnxruntime's profiler over 5 runs, on the
+  graph after onnxruntime's fusions). --precision int8 runs the linear
   layers in int8 and reports its agreement with float32 on the fixture photographs.
 
   --train times one training step (forward, loss, backward, clipping, AdamW; config.py's defaults)
@@ -43,6 +46,7 @@ Example:
     seconds: { type: 'string' },
     precision: { type: 'string' },
     ep: { type: 'string' },
+    profile: { type: 'boolean' },
     attention: { type: 'boolean' },
     train: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -106,8 +110,11 @@ Example:
     const { executionProviders } = runtimeFrom(v, 'bench');
     const report = await benchModel(arch, { checkpoint, batches, seconds, threads, precision, executionProviders, onStep: (s) => say(s) });
     const agree = precision === 'int8' ? await agreement(arch, checkpoint, threads) : undefined;
+    if (v.profile === true) say(`profiling batch ${Math.max(...batches)}`);
+    const profile =
+      v.profile === true ? await profileModel(arch, { checkpoint, batch: Math.max(...batches), threads, executionProviders }) : undefined;
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ...report, ...(agree ? { agreement: agree } : {}) })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...report, ...(agree ? { agreement: agree } : {}), ...(profile ? { profile } : {}) })}\n`);
       return;
     }
     const lines = [
@@ -121,6 +128,15 @@ Example:
       ...(agree
         ? [
             `  int8 vs fp32 on ${agree.images} fixture photographs: top-1 agreement ${(100 * agree.top1_agreement).toFixed(0)}%, logits cosine ≥ ${agree.min_cosine.toFixed(5)}`,
+          ]
+        : []),
+      ...(profile
+        ? [
+            `  profile at batch ${profile.batch} (${profile.total_ms.toFixed(1)} ms of kernels per run):`,
+            ...profile.ops.map(
+              (o) =>
+                `    ${o.op.padEnd(28)} ${o.ms.toFixed(1).padStart(8)} ms ${(100 * o.share).toFixed(1).padStart(5)}%  ${String(o.nodes).padStart(4)} node${o.nodes === 1 ? '' : 's'}`,
+            ),
           ]
         : []),
     ];
