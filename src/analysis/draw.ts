@@ -4,6 +4,7 @@
  */
 import { zlibSync } from 'fflate';
 import type { RgbImage } from '../preprocess/image.js';
+import { concatBytes } from '../util/bytes.js';
 import { crc32 } from '../util/crc32.js';
 import { rasterize, textWidth } from './font.js';
 
@@ -116,13 +117,7 @@ export function encodePng(img: RgbImage): Uint8Array {
     chunk('IDAT', zlibSync(raw, { level: 6 })),
     chunk('IEND', new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

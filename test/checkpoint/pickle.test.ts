@@ -83,4 +83,26 @@ describe('the pickle reader', () => {
     const v = run(b.subarray(0, 2 + 2 * depth));
     expect(Array.isArray(v)).toBe(true);
   });
+
+  it('stops at each budget with a one-line error that names it', () => {
+    const small = (limits: object) => (b: number[]) => () =>
+      unpickle(Uint8Array.from([0x80, 2, ...b, 0x2e]), 'x.pkl', { ...hooks, limits });
+    const none = (n: number) => new Array<number>(n).fill(0x4e);
+    expect(small({ maxOps: 50 })(none(60))).toThrow(/x\.pkl: the pickle exceeds the limit of 50 opcodes/);
+    expect(small({ maxStack: 10 })(none(11))).toThrow(/limit of 10 values on the stack/);
+    expect(small({ maxStack: 10 })(new Array<number>(11).fill(0x28))).toThrow(/limit of 10 open MARKs/);
+    expect(small({ maxMemo: 3 })([0x4e, 0x94, 0x94, 0x94, 0x94])).toThrow(/limit of 3 memoised values/);
+    expect(small({ maxIntBytes: 4 })([0x8a, 5, 1, 2, 3, 4, 5])).toThrow(/limit of 4 bytes in one integer/);
+    // A 20-item list handed to a call three times copies 63 elements.
+    const list = [0x5d, 0x71, 0, 0x28, ...none(20), 0x65, 0x30];
+    const call = [...new PickleBytes().global('collections', 'OrderedDict').b, 0x68, 0, 0x85, 0x52, 0x30];
+    const callables = new Map([['collections.OrderedDict', () => new Map()]]);
+    const copies = () =>
+      unpickle(Uint8Array.from([0x80, 2, ...list, ...call, ...call, ...call, 0x4e, 0x2e]), 'x.pkl', {
+        ...hooks,
+        callables,
+        limits: { maxCopied: 50 },
+      });
+    expect(copies).toThrow(/limit of 50 elements copied by calls/);
+  });
 });

@@ -3,6 +3,7 @@
  * deflate, ZIP64 records and deliberate damage.
  */
 import { deflateRawSync } from 'node:zlib';
+import { concatBytes } from '../../src/util/bytes.js';
 import { crc32 } from '../../src/util/crc32.js';
 
 export interface ZipOptions {
@@ -75,12 +76,5 @@ export function writeZip(files: { name: string; data: Uint8Array }[], opts: ZipO
   e.setUint32(12, opts.zip64 ? 0xffffffff : cdSize, true);
   e.setUint32(16, opts.zip64 ? 0xffffffff : offset, true);
   tail.push(new Uint8Array(e.buffer));
-  const all = [...parts, ...central, ...tail];
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const a of all) {
-    out.set(a, p);
-    p += a.length;
-  }
-  return out;
+  return concatBytes([...parts, ...central, ...tail]);
 }

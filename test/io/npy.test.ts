@@ -30,4 +30,23 @@ describe('.npy files', () => {
     fortran.set(new TextEncoder().encode('True '), at);
     expect(() => decodeNpy(fortran, 'x.npy')).toThrow(/Fortran/);
   });
+
+  it('parses the header as the Python literal numpy writes, refusing anything else', () => {
+    const withShape = (shape: string) => {
+      let h = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+      h += `${' '.repeat((64 - ((10 + h.length + 1) % 64)) % 64)}\n`;
+      const out = new Uint8Array(10 + h.length + 16);
+      out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+      new DataView(out.buffer).setUint16(8, h.length, true);
+      out.set(new TextEncoder().encode(h), 10);
+      return out;
+    };
+    expect(decodeNpy(withShape('(2, 2)'), 'x.npy').shape).toEqual([2, 2]);
+    expect(decodeNpy(withShape('(4,)'), 'x.npy').shape).toEqual([4]);
+    expect(() => decodeNpy(withShape('(4)'), 'x.npy')).toThrow(/one-element shape without its comma/);
+    expect(() => decodeNpy(withShape('(0x1, 4)'), 'x.npy')).toThrow(/not a plain decimal integer at character/);
+    expect(() => decodeNpy(withShape('(2.0, 2)'), 'x.npy')).toThrow(/not a plain decimal integer/);
+    expect(() => decodeNpy(withShape('(02, 2)'), 'x.npy')).toThrow(/not a plain decimal integer/);
+    expect(() => decodeNpy(withShape(`(${'1, '.repeat(40)})`), 'x.npy')).toThrow(/more than 32 dimensions/);
+  });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { fixture } from '../helpers/fixtures.js';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { concatBytes } from '../../src/util/bytes.js';
 import { contiguousStride, OrderedDict, PickleBytes, TensorSpec, TorchSaver } from '../helpers/torch_save.js';
 import { writeZip } from '../helpers/zip_writer.js';
 
@@ -51,15 +52,7 @@ function flood(op: number[], n: number, head: number[] = [], tail: number[] = []
 }
 
 const g = (module: string, name: string) => new PickleBytes().global(module, name).b;
-const cat = (...parts: (number[] | Uint8Array)[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const cat = (...parts: (number[] | Uint8Array)[]) => concatBytes(parts);
 
 /** A list of `n` Nones (in thousands), memoised as 0, appended a thousand at a time: `] q0 (( N*1000 e)*n/1000`. */
 const bigList = (n: number) => cat([0x5d, 0x71, 0], flood([0x28, ...new Array(1000).fill(0x4e), 0x65], n / 1000));
