@@ -93,7 +93,7 @@ export class ZipArchive {
    */
   readRange(entry: ZipEntry, offset: number, length: number): Uint8Array {
     const src = this.source;
-    if (entry.method !== 0) throw new Error(`readRange needs a stored entry; ${entry.name} is compressed`);
+    if (entry.method !== 0) throw new Error(`internal: readRange needs a stored entry; ${entry.name} is compressed`);
     if (offset < 0 || length < 0 || offset + length > entry.size) {
       throw fileError(
         'format',
