@@ -6,10 +6,31 @@ import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
 import { serializeModel } from '../graph/onnx.js';
 import { type ArchitectureSpec, checkFit, weightLookup } from '../model.js';
 import { resolveArchitectureSpec } from '../models/config_file.js';
-import { defineModel } from '../models/define.js';
+import { defineModel, type ModelDefinition } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
 import { type OpProfile, profileOps } from '../runtime/profile.js';
 import { benchInput } from './throughput.js';
+
+/**
+ * A model's ONNX bytes with the checkpoint's weights (which must fit), or seeded random ones.
+ *
+ * @example
+ * ```ts
+ * const bytes = modelBytes(defineModel(resolveArchitectureSpec('flatten_pvt_t')));
+ * ```
+ */
+export function modelBytes(def: ModelDefinition, checkpoint?: CheckpointInput, seed = 0): Uint8Array {
+  if (checkpoint === undefined) {
+    const w = randomWeights(def.params, seed);
+    return serializeModel(def.graph, (n) => w.get(n)!);
+  }
+  const sd = openCheckpoint(checkpoint);
+  try {
+    return serializeModel(def.graph, weightLookup(sd, checkFit(def, sd), []));
+  } finally {
+    sd.close();
+  }
+}
 
 /** What {@link profileModel} measured. */
 export interface ModelProfile {
@@ -34,18 +55,7 @@ export async function profileModel(
   opts: { checkpoint?: CheckpointInput; batch?: number; threads?: number; executionProviders?: string[]; runs?: number } = {},
 ): Promise<ModelProfile> {
   const def = defineModel(resolveArchitectureSpec(arch));
-  let bytes: Uint8Array;
-  if (opts.checkpoint === undefined) {
-    const w = randomWeights(def.params);
-    bytes = serializeModel(def.graph, (n) => w.get(n)!);
-  } else {
-    const sd = openCheckpoint(opts.checkpoint);
-    try {
-      bytes = serializeModel(def.graph, weightLookup(sd, checkFit(def, sd), []));
-    } finally {
-      sd.close();
-    }
-  }
+  const bytes = modelBytes(def, opts.checkpoint);
   const batch = opts.batch ?? 8;
   const runs = opts.runs ?? 5;
   const ops = await profileOps(bytes, { pixel_values: benchInput(batch, def.inputShape) }, { ...opts, runs });

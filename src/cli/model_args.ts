@@ -2,7 +2,7 @@
  * Reading `--arch` and `--checkpoint` the same way in every command that loads a model: a pretrained
  * name (`flatten_swin_t.in1k`) is fetched into the cache with a progress bar and implies `--arch`.
  */
-import { oneLine } from '../util/errors.js';
+import { tell } from './output.js';
 import { cacheDir, fetchPretrained, isPretrainedName } from '../hub/download.js';
 import { PRETRAINED } from '../hub/pretrained.js';
 import { FlattenModel, type LoadOptions } from '../model.js';
@@ -61,6 +61,6 @@ export async function resolveModelArgs(
 export async function loadModel(v: Record<string, unknown>, cmd: string, extra: LoadOptions = {}, quiet = false): Promise<FlattenModel> {
   const { arch, checkpoint } = await resolveModelArgs(v, cmd, quiet);
   const model = await FlattenModel.load(arch, checkpoint, { ema: v.ema === true, ...runtimeFrom(v, cmd), ...cacheFrom(v), ...extra });
-  for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
+  for (const w of model.warnings) tell(`warning: ${w}`);
   return model;
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FlattenError } from '../util/errors.js';
+import { FlattenError, oneLine } from '../util/errors.js';
 
 /** Fails if `out` is one of `inputs` or its folder does not exist. */
 export function checkOutputPath(out: string, inputs: readonly (string | undefined)[], what: string): void {
@@ -55,4 +55,17 @@ export class OutputSet {
       throw new FlattenError('io', `cannot write outputs: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * Writes one line to stderr as every message of the command line reads: `flatten-vit: ` and the text
+ * made safe for a terminal (one line, control characters escaped, long text cut; see `oneLine`).
+ *
+ * @example
+ * ```ts
+ * tell(`warning: ${w}`);
+ * ```
+ */
+export function tell(text: string): void {
+  process.stderr.write(`flatten-vit: ${oneLine(text)}\n`);
 }

@@ -9,14 +9,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { topIndices } from '../../src/classify/topk.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { readNpy } from '../../src/io/npy.js';
-import { checkFit, weightLookup } from '../../src/model.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';
 import { randomWeights } from '../../src/models/init.js';
+import { modelBytes } from '../../src/bench/profile.js';
 import { placedRun } from '../../src/runtime/profile.js';
 import type { Tensor } from '../../src/tensor.js';
 import { defineTrainingGraph, TARGETS_NAME } from '../../src/train/training_graph.js';
@@ -34,19 +33,15 @@ const REGISTERED = ['flatten_swin_t', 'flatten_pvt_t', 'flatten_pvt_v2_b0', 'fla
 
 /** The model's ONNX bytes (with the fixture's weights, or random ones) and an input for it. */
 function build(name: string) {
-  const isFixture = FIXTURES.includes(name);
-  const def = defineModel(resolveArchitectureSpec(isFixture ? fixture(name, 'config.json') : name));
-  if (isFixture) {
-    const sd = openCheckpoint(fixture(name, 'checkpoint.pth'));
-    const bytes = serializeModel(def.graph, weightLookup(sd, checkFit(def, sd), []));
-    sd.close();
-    return { bytes, x: readNpy(fixture(name, 'input.npy')) };
+  if (FIXTURES.includes(name)) {
+    const def = defineModel(resolveArchitectureSpec(fixture(name, 'config.json')));
+    return { bytes: modelBytes(def, fixture(name, 'checkpoint.pth')), x: readNpy(fixture(name, 'input.npy')) };
   }
-  const w = randomWeights(def.params, 0);
+  const def = defineModel(resolveArchitectureSpec(name));
   const [c, h, wd] = def.inputShape;
   const x = new Float32Array(2 * c * h * wd);
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 1.5;
-  return { bytes: serializeModel(def.graph, (n) => w.get(n)!), x: { shape: [2, c, h, wd], data: x } };
+  return { bytes: modelBytes(def), x: { shape: [2, c, h, wd], data: x } };
 }
 
 const all = process.env.FLATTEN_WEBGPU_MODELS === 'all';

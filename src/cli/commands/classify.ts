@@ -1,7 +1,7 @@
 /**
  * `flatten-vit classify`: top-k labels for images (ImageNet's, or the class names a training run stored), as text or JSON.
  */
-import { oneLine } from '../../util/errors.js';
+import { tell } from '../output.js';
 import { classifyImages } from '../../classify/classify.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
 import { loadModel, MODEL_USAGE, modelOptions } from '../model_args.js';
@@ -53,7 +53,7 @@ Example:
       for (const r of results) {
         if ('error' in r) {
           failed++;
-          process.stderr.write(`flatten-vit: skipped ${oneLine(r.error)}\n`);
+          tell(`skipped ${r.error}`);
         }
       }
       const ok = results.filter((r) => 'top' in r);

@@ -2,11 +2,10 @@
  * `flatten-vit convert`: read an official checkpoint, check it against the architecture, and write the
  * model's own weights (float32, flatten-vit names) as safetensors.
  */
-import { oneLine } from '../../util/errors.js';
 import { encodeSafetensors } from '../../checkpoint/safetensors.js';
 import { readWeights } from '../../weights.js';
 import { type Command, required, UsageError } from '../command.js';
-import { checkOutputPath, OutputSet } from '../output.js';
+import { checkOutputPath, OutputSet, tell } from '../output.js';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -31,7 +30,7 @@ Example:
     if (!out.endsWith('.safetensors')) throw new UsageError(`convert: --out must end in .safetensors, found '${out}'`);
     checkOutputPath(out, [arch, checkpoint], '--out');
     const loaded = readWeights(arch, checkpoint, { ema: v.ema === true });
-    for (const w of loaded.warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
+    for (const w of loaded.warnings) tell(`warning: ${w}`);
     const files = new OutputSet();
     files.add(
       out,

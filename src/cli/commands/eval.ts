@@ -1,7 +1,7 @@
 /**
  * `flatten-vit eval`: top-1 / top-5 accuracy on an ImageFolder dataset, as `main.py --eval` reports it.
  */
-import { oneLine } from '../../util/errors.js';
+import { tell } from '../output.js';
 import { evaluateFolder } from '../../classify/evaluate.js';
 import { type Command, positiveInt, required } from '../command.js';
 import { loadModel, MODEL_USAGE, modelOptions } from '../model_args.js';
@@ -40,7 +40,7 @@ Example:
         },
         onSkip: (_, reason) => {
           if (bar?.enabled) process.stderr.write('\r\x1b[K');
-          process.stderr.write(`flatten-vit: skipped ${oneLine(reason)}\n`);
+          tell(`skipped ${reason}`);
         },
       });
       (bar as Progress | null)?.finish();

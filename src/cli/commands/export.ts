@@ -1,7 +1,6 @@
 /**
  * `flatten-vit export`: the model as a standard ONNX file for any runtime.
  */
-import { oneLine } from '../../util/errors.js';
 import { openCheckpoint } from '../../checkpoint/open.js';
 import { serializeModel } from '../../graph/onnx.js';
 import { checkFit, weightLookup } from '../../model.js';
@@ -9,7 +8,7 @@ import { defineModel } from '../../models/define.js';
 import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
 import { resolveModelArgs, modelOptions, MODEL_USAGE } from '../model_args.js';
-import { checkOutputPath, OutputSet } from '../output.js';
+import { checkOutputPath, OutputSet, tell } from '../output.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -42,7 +41,7 @@ Example:
         name: def.arch.name,
         metadata: { arch: def.arch.name, family: def.arch.family.name, args: JSON.stringify(def.arch.args), source: 'flatten-vit' },
       });
-      for (const w of warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
+      for (const w of warnings) tell(`warning: ${w}`);
       const files = new OutputSet();
       files.add(out, bytes);
       files.commit();

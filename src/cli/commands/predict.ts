@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { encodeNpy, readNpy, readNpyShape } from '../../io/npy.js';
 import { FlattenModel } from '../../model.js';
 import { cacheFrom } from '../model_args.js';
-import { checkOutputPath, OutputSet } from '../output.js';
+import { checkOutputPath, OutputSet, tell } from '../output.js';
 import { type Command, required, runtimeFrom, runtimeOptions } from '../command.js';
-import { FlattenError, oneLine } from '../../util/errors.js';
+import { FlattenError } from '../../util/errors.js';
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -63,7 +63,7 @@ Example:
       ...cacheFrom(v),
     });
     try {
-      for (const w of model.warnings) process.stderr.write(`flatten-vit: warning: ${oneLine(w)}\n`);
+      for (const w of model.warnings) tell(`warning: ${w}`);
       model.checkInput(shape, input);
       const out = await model.predict(readNpy(input));
       const files = new OutputSet();

@@ -13,10 +13,10 @@ import { epochJson, type InitialWeights, train } from '../../train/run.js';
 import { defaultWorkers } from '../../data/sample_loader.js';
 import { trainSettings, transformSettings } from '../../train/settings.js';
 import type { StepRecord } from '../../train/trainer.js';
-import { FlattenError, oneLine } from '../../util/errors.js';
+import { FlattenError } from '../../util/errors.js';
 import { type Command, positiveInt, required, UsageError } from '../command.js';
 import { join } from 'node:path';
-import { checkOutputPath } from '../output.js';
+import { checkOutputPath, tell } from '../output.js';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
@@ -142,7 +142,8 @@ Examples:
             workers: workers ?? defaultWorkers(),
             onSkip: (reason) => {
               skipped++;
-              process.stderr.write(`${tty ? '\r\x1b[K' : ''}flatten-vit: warning: skipped ${oneLine(reason)}\n`);
+              if (tty) process.stderr.write('\r\x1b[K');
+              tell(`warning: skipped ${reason}`);
             },
           })
         : batchFolderData(batches, typeof v['val-batches'] === 'string' ? listBatches(v['val-batches']) : undefined);
@@ -171,7 +172,7 @@ Examples:
     const result = await train({
       stop,
       ...(typeof v.freeze === 'string' ? { freeze: v.freeze } : {}),
-      onWarning: (m) => process.stderr.write(`flatten-vit: warning: ${oneLine(m)}\n`),
+      onWarning: (m) => tell(`warning: ${m}`),
       arch,
       config,
       settings,
