@@ -13,6 +13,7 @@ import { randomWeights } from '../models/init.js';
 import { resolveArchitectureSpec } from '../models/config_file.js';
 import type { Tensor } from '../tensor.js';
 import { requireWebGpu } from '../runtime/webgpu.js';
+import { floorRate } from './floor.js';
 import { gemmRate } from './gemm.js';
 import { timeRepeated } from './timing.js';
 
@@ -39,6 +40,8 @@ export interface BenchResult {
   latency_ms: number;
   gflops: number;
   fraction_of_gemm: number;
+  /** The model's rate over its GEMM-only floor's (null where there is no floor, see `floor_gflops`). */
+  fraction_of_floor: number | null;
 }
 
 /** Everything `bench --json` prints. */
@@ -52,6 +55,14 @@ export interface BenchReport {
   adapter: string | null;
   results: BenchResult[];
   gemm_gflops: number;
+  /**
+   * The model's GEMM-only floor: its matrix products and convolutions alone, at their real shapes,
+   * at the largest batch, in this process (see `floorGraph`); null in int8, whose products take
+   * quantized inputs.
+   */
+  floor_gflops: number | null;
+  /** The batch the floor was timed at. */
+  floor_batch: number;
   macs: number;
   load_s: number;
   peak_rss_mb: number;
@@ -82,7 +93,8 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
   const executionProviders = opts.executionProviders ?? ['cpu'];
   const adapter = executionProviders.includes('webgpu') ? requireWebGpu().adapter : null;
   const load = { threads, precision, executionProviders };
-  const random = opts.checkpoint === undefined ? randomWeights(defineModel(resolveArchitectureSpec(arch)).params) : null;
+  const fp32 = defineModel(resolveArchitectureSpec(arch));
+  const random = opts.checkpoint === undefined ? randomWeights(fp32.params) : null;
   const t0 = performance.now();
   const model = random ? await FlattenModel.fromWeights(arch, random, load) : await FlattenModel.load(arch, opts.checkpoint!, load);
   await model.predict(benchInput(batches[0], model.inputShape));
@@ -95,14 +107,32 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
       const x = benchInput(b, model.inputShape);
       const t = await timeRepeated(() => model.predict(x), seconds);
       const ips = (b * 1000) / t.medianMs;
-      results.push({ batch: b, images_per_s: ips, latency_ms: t.medianMs, gflops: (2 * macs * ips) / 1e9, fraction_of_gemm: 0 });
+      results.push({
+        batch: b,
+        images_per_s: ips,
+        latency_ms: t.medianMs,
+        gflops: (2 * macs * ips) / 1e9,
+        fraction_of_gemm: 0,
+        fraction_of_floor: null,
+      });
     }
   } finally {
     await model.dispose();
   }
+  const floorBatch = Math.max(...batches);
+  let floor: number | null = null;
+  if (precision === 'fp32') {
+    opts.onStep?.(`GEMM-only floor at batch ${floorBatch}`);
+    const w = random ?? randomWeights(fp32.params);
+    floor = (await floorRate(fp32, (n) => w.get(n)!, { batch: floorBatch, threads, seconds: Math.min(3, seconds), executionProviders }))
+      .gflops;
+  }
   opts.onStep?.('GEMM rate');
   const gemm = await gemmRate(threads, Math.min(2, seconds));
-  for (const r of results) r.fraction_of_gemm = r.gflops / gemm.gflops;
+  for (const r of results) {
+    r.fraction_of_gemm = r.gflops / gemm.gflops;
+    r.fraction_of_floor = floor === null ? null : r.gflops / floor;
+  }
   return {
     arch: model.name,
     threads,
@@ -111,6 +141,8 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
     adapter,
     results,
     gemm_gflops: gemm.gflops,
+    floor_gflops: floor,
+    floor_batch: floorBatch,
     macs,
     load_s: loadS,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,

@@ -14,12 +14,15 @@ describe('bench', () => {
       expect(x.images_per_s).toBeGreaterThan(0);
       expect(x.latency_ms * x.images_per_s).toBeCloseTo(1000 * x.batch, 6);
       expect(x.fraction_of_gemm).toBeCloseTo(x.gflops / r.gemm_gflops, 9);
+      expect(x.fraction_of_floor).toBeCloseTo(x.gflops / r.floor_gflops!, 9);
     }
     expect(r.gemm_gflops).toBeGreaterThan(0);
+    expect(r.floor_gflops).toBeGreaterThan(0);
+    expect(r.floor_batch).toBe(2);
     expect(r.macs).toBeGreaterThan(0);
     expect(r.peak_rss_mb).toBeGreaterThan(10);
     console.log(
-      `[bench] pvt_mini, 1 thread: ${r.results.map((x) => `b${x.batch} ${x.images_per_s.toFixed(0)} img/s`).join(', ')}; GEMM ${r.gemm_gflops.toFixed(0)} GFLOP/s`,
+      `[bench] pvt_mini, 1 thread: ${r.results.map((x) => `b${x.batch} ${x.images_per_s.toFixed(0)} img/s`).join(', ')}; GEMM ${r.gemm_gflops.toFixed(0)} GFLOP/s, floor ${r.floor_gflops!.toFixed(0)} GFLOP/s`,
     );
   });
 
@@ -88,8 +91,9 @@ describe('bench', () => {
     const r = cli(['bench', '--arch', fixture('pvt_mini', 'config.json'), '--batch', '1', '--seconds', '0.2', '--threads', '1', '--json']);
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
-    for (const k of ['arch', 'threads', 'results', 'gemm_gflops', 'macs', 'load_s', 'peak_rss_mb']) expect(j).toHaveProperty(k);
-    expect(Object.keys(j.results[0])).toEqual(expect.arrayContaining(['batch', 'images_per_s', 'latency_ms']));
+    for (const k of ['arch', 'threads', 'results', 'gemm_gflops', 'floor_gflops', 'floor_batch', 'macs', 'load_s', 'peak_rss_mb'])
+      expect(j).toHaveProperty(k);
+    expect(Object.keys(j.results[0])).toEqual(expect.arrayContaining(['batch', 'images_per_s', 'latency_ms', 'fraction_of_floor']));
   });
 
   it('times linear and softmax attention and skips what would not fit in memory', async () => {

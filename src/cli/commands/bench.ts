@@ -23,7 +23,9 @@ flatten-vit bench --train --arch <name | config.json> [--batch 32] [--threads N]
   Throughput is the median over repeated runs for at least S seconds (default 5) after warm-up, for
   each batch size; load_s is the time from checkpoint file to first result; the model's GFLOP/s
   (2 x MACs x images/s) is compared with this machine's dense float32 GEMM rate in onnxruntime with
-  the same threads. Without --checkpoint the weights are random. --ep webgpu runs the model on
+  the same threads, and with the model's GEMM-only floor: its own matrix products and convolutions
+  alone, at their real shapes and the largest batch (fp32), the rate it would reach if everything
+  else took no time. Without --checkpoint the weights are random. --ep webgpu runs the model on
   onnxruntime's WebGPU provider and reports the adapter (the GEMM rate stays the CPU's). --profile
   adds the kernel time per op type at the largest batch (onnxruntime's profiler over 5 runs, on the
   graph after onnxruntime's fusions). --precision int8 runs the linear
@@ -122,9 +124,14 @@ Example:
       ...report.results.map(
         (r) =>
           `  batch ${String(r.batch).padStart(2)}: ${r.images_per_s.toFixed(1).padStart(7)} images/s  ${r.latency_ms.toFixed(1).padStart(7)} ms  ` +
-          `${r.gflops.toFixed(0)} GFLOP/s = ${(100 * r.fraction_of_gemm).toFixed(0)}% of GEMM`,
+          `${r.gflops.toFixed(0)} GFLOP/s = ${(100 * r.fraction_of_gemm).toFixed(0)}% of GEMM` +
+          (r.fraction_of_floor === null ? '' : `, ${(100 * r.fraction_of_floor).toFixed(0)}% of its floor`),
       ),
-      `  GEMM rate ${report.gemm_gflops.toFixed(0)} GFLOP/s; ${(report.macs / 1e9).toFixed(2)} GMACs per image; load to first result ${report.load_s.toFixed(2)} s; peak RSS ${report.peak_rss_mb.toFixed(0)} MB`,
+      `  GEMM rate ${report.gemm_gflops.toFixed(0)} GFLOP/s` +
+        (report.floor_gflops === null
+          ? ''
+          : `; GEMM-only floor ${report.floor_gflops.toFixed(0)} GFLOP/s (its products alone at batch ${report.floor_batch}, ${((100 * report.floor_gflops) / report.gemm_gflops).toFixed(0)}% of GEMM)`),
+      `  ${(report.macs / 1e9).toFixed(2)} GMACs per image; load to first result ${report.load_s.toFixed(2)} s; peak RSS ${report.peak_rss_mb.toFixed(0)} MB`,
       ...(agree
         ? [
             `  int8 vs fp32 on ${agree.images} fixture photographs: top-1 agreement ${(100 * agree.top1_agreement).toFixed(0)}%, logits cosine ≥ ${agree.min_cosine.toFixed(5)}`,

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { floorGraph, floorRate } from '../../src/bench/floor.js';
+import { serializeModel } from '../../src/graph/onnx.js';
+import { countMacs } from '../../src/graph/macs.js';
+import { resolveArchitectureSpec } from '../../src/models/config_file.js';
+import { defineModel } from '../../src/models/define.js';
+import { randomWeights } from '../../src/models/init.js';
+import { createSession } from '../../src/runtime/session.js';
+import { profileOps } from '../../src/runtime/profile.js';
+import { fixture } from '../helpers/fixtures.js';
+
+describe('GEMM-only floor', () => {
+  for (const name of ['swin_mini', 'cswin_mini', 'pvt_v2_mini', 'pvt_mini_sr']) {
+    it(`${name}: every product of the model at its real shape, none merged by onnxruntime`, async () => {
+      const def = defineModel(resolveArchitectureSpec(fixture(name, 'config.json')));
+      const w = randomWeights(def.params, 0);
+      const batch = 3;
+      const floor = floorGraph(def, batch);
+      const products = def.graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Conv').length;
+      expect(floor.graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Conv')).toHaveLength(products);
+      expect(floor.macs).toBe(countMacs(def.graph) * batch);
+      const bytes = serializeModel(floor.graph, (n) => w.get(n)!);
+      const s = await createSession(bytes, { threads: 1 });
+      expect(floor.macsOf(await s.run(floor.inputs))).toBe(floor.macs);
+      await s.release();
+      const ran = await profileOps(bytes, floor.inputs, { threads: 1, runs: 1 });
+      const kernels = ran.filter((o) => o.op === 'MatMul' || o.op === 'Conv').reduce((a, o) => a + o.nodes, 0);
+      expect(kernels).toBe(products);
+      const rate = await floorRate(def, (n) => w.get(n)!, { batch, threads: 1, seconds: 0.1 });
+      expect(rate.gflops).toBeCloseTo((2 * floor.macs) / rate.ms / 1e6, 6);
+      console.log(
+        `[floor] ${name}: ${products} products, ${(floor.macs / 1e6).toFixed(1)} MMACs at batch ${batch}, ${rate.gflops.toFixed(1)} GFLOP/s`,
+      );
+    });
+  }
+});
