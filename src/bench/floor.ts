@@ -12,7 +12,7 @@
  *
  * Dimension legend: B batch; shapes are the model's, traced for one image, with dim 0 × B.
  */
-import { Graph, type Value, type WeightLookup } from '../graph/graph.js';
+import { Graph, type GraphNode, type Value, type WeightLookup } from '../graph/graph.js';
 import { countMacs } from '../graph/macs.js';
 import { serializeModel } from '../graph/onnx.js';
 import type { ModelDefinition } from '../models/define.js';
@@ -22,7 +22,7 @@ import { timeRepeated } from './timing.js';
 
 const PRODUCTS = new Set(['MatMul', 'Conv']);
 
-/** The products-only graph of a model and the inputs to feed it at a batch size. */
+/** A part of a model's graph, and the inputs to feed it at a batch size. */
 export interface FloorGraph {
   graph: Graph;
   inputs: Record<string, Tensor>;
@@ -32,20 +32,29 @@ export interface FloorGraph {
   macsOf: (outputs: Record<string, Tensor>) => number;
 }
 
+/** True for the nodes of the GEMM-only floor: matrix products and convolutions. */
+export const isProduct = (n: GraphNode): boolean => PRODUCTS.has(n.op);
+
 /**
- * Builds the products-only graph of `def` for `batch` images.
+ * The model's products plus the nodes `keep` selects, for `batch` images: kept nodes read each
+ * other's outputs as in the model; every other value they read becomes an input (see above).
+ * `floorGraph` keeps the products alone; `scripts/inference-bound.ts` adds the element-wise work no
+ * graph can drop (GELU, LayerNorm, residual sums, softmax) to bound what the model can reach.
  *
  * @example
  * ```ts
- * const floor = floorGraph(defineModel(resolveArchitectureSpec('flatten_swin_t')), 8);
+ * const part = partialGraph(def, 8, (n) => n.op === 'LayerNormalization');
  * ```
  */
-export function floorGraph(def: ModelDefinition, batch: number): FloorGraph {
+export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number, keep: (n: GraphNode) => boolean): FloorGraph {
   const model = def.graph;
   const g = new Graph();
   const inputs: Record<string, Tensor> = {};
   const byShape = new Map<string, Value>();
+  const ours = new Map<Value, Value>(); // a kept node's output → the same value here
   const operand = (v: Value, copy: number): Value => {
+    const own = ours.get(v);
+    if (own) return own;
     const init = model.initializers.get(v);
     if (init) return g.initializer(v, init.dtype, init.dims, init.data);
     const [b1, ...rest] = model.shape(v); // (B·…, …) for one image
@@ -53,37 +62,65 @@ export function floorGraph(def: ModelDefinition, batch: number): FloorGraph {
     const key = `${shape.join('x')}#${copy}`;
     const known = byShape.get(key);
     if (known) return known;
-    const name = g.input(`x${byShape.size}`, shape);
+    // dynamic, so that onnxruntime cannot fold the outputs' Shape nodes and drop the work; one
+    // dimension name per input, as their first dimensions differ
+    const name = g.input(`x${byShape.size}`, shape, 'float32', `d${byShape.size}`);
     const data = new Float32Array(shape.reduce((a, d) => a * d, 1));
     for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37);
     inputs[name] = { shape, data };
     byShape.set(key, name);
     return name;
   };
-  const perOutput = new Map<string, number>(); // MACs per output element: K, or (C/groups)·kh·kw
-  const seen = new Map<string, number>(); // products by op, attributes and operands
-  for (const n of model.nodes.filter((m) => PRODUCTS.has(m.op))) {
-    const signature = JSON.stringify([n.op, n.attrs, n.inputs.map((v) => (model.initializers.has(v) ? v : model.shape(v)))]);
+  const kept = model.nodes.filter((n) => isProduct(n) || keep(n));
+  const readByKept = new Set(kept.flatMap((n) => n.inputs));
+  const perOutput = new Map<string, number>(); // MACs per output element of a product: K, or (C/groups)·kh·kw
+  const seen = new Map<string, number>(); // nodes by op, attributes and operands
+  for (const n of kept) {
+    const signature = JSON.stringify([n.op, n.attrs, n.inputs.map((v) => ours.get(v) ?? (model.initializers.has(v) ? v : model.shape(v)))]);
     const copy = seen.get(signature) ?? 0;
     seen.set(signature, copy + 1);
     const ins = n.inputs.map((v) => operand(v, copy));
-    const out = model.shape(n.outputs[0]);
-    const y = g.node(n.op, ins, { ...n.attrs }, [out])[0];
-    // The product's shape, not the product, is the graph's output: an output would be allocated
-    // afresh every run, where the model's intermediate values come from onnxruntime's reused arena.
-    const dims = g.node('Shape', [y], {}, [[out.length]])[0];
-    const name = `y${perOutput.size}`;
-    g.output(g.node('Cast', [dims], { to: 1 }, [[out.length]])[0], name);
+    const outs = g.node(
+      n.op,
+      ins,
+      { ...n.attrs },
+      n.outputs.map((o) => model.shape(o)),
+      undefined,
+      n.domain,
+    );
+    n.outputs.forEach((o, i) => ours.set(o, outs[i]));
+    const y = outs[0];
+    if (!isProduct(n) && readByKept.has(n.outputs[0])) continue;
+    // The value's shape, not the value, is the graph's output: an output would be allocated afresh
+    // every run, where the model's intermediate values come from onnxruntime's reused arena.
+    const rank = model.shape(n.outputs[0]).length;
+    const dims = g.node('Shape', [y], {}, [[rank]])[0];
+    const name = `y${g.outputs.length}`;
+    g.output(g.node('Cast', [dims], { to: 1 }, [[rank]])[0], name);
+    if (!isProduct(n)) continue;
     const a = model.shape(n.inputs[n.op === 'Conv' ? 1 : 0]);
     perOutput.set(name, n.op === 'Conv' ? a[1] * a[2] * a[3] : a[a.length - 1]);
   }
   const macsOf = (outputs: Record<string, Tensor>) =>
-    [...perOutput].reduce((sum, [name, k]) => sum + outputs[name].data.reduce((a, d) => a * d, 1) * k, 0);
+    [...perOutput].reduce((sum, [name, k]) => sum + outputs[name].data.reduce((p, d) => p * d, 1) * k, 0);
   return { graph: g, inputs, macs: countMacs(model) * batch, macsOf };
 }
 
 /**
- * GFLOP/s of a model's products alone at `batch` (median over at least `seconds` of runs).
+ * The GEMM-only floor of `def` for `batch` images: its products alone.
+ *
+ * @example
+ * ```ts
+ * const floor = floorGraph(defineModel(resolveArchitectureSpec('flatten_swin_t')), 8);
+ * ```
+ */
+export function floorGraph(def: ModelDefinition, batch: number): FloorGraph {
+  return partialGraph(def, batch, () => false);
+}
+
+/**
+ * GFLOP/s of a model's products alone at `batch` (median over at least `seconds` of runs), or with
+ * the nodes `keep` selects (the rate counts the products' MACs only).
  *
  * @example
  * ```ts
@@ -91,11 +128,11 @@ export function floorGraph(def: ModelDefinition, batch: number): FloorGraph {
  * ```
  */
 export async function floorRate(
-  def: ModelDefinition,
+  def: Pick<ModelDefinition, 'graph'>,
   weights: WeightLookup,
-  opts: { batch: number; threads?: number; seconds?: number; executionProviders?: string[] },
+  opts: { batch: number; threads?: number; seconds?: number; executionProviders?: string[]; keep?: (n: GraphNode) => boolean },
 ): Promise<{ gflops: number; ms: number }> {
-  const floor = floorGraph(def, opts.batch);
+  const floor = partialGraph(def, opts.batch, opts.keep ?? (() => false));
   const s = await createSession(serializeModel(floor.graph, weights), {
     threads: opts.threads,
     executionProviders: opts.executionProviders,

@@ -127,6 +127,8 @@ export interface GraphIO {
   readonly shape: readonly number[];
   /** Element type; float32 unless given. */
   readonly dtype?: 'float32' | 'float64';
+  /** The name of the dynamic dimension 0 in the ONNX graph; `batch` unless given. */
+  readonly dimName?: string;
 }
 
 interface Scope {
@@ -245,11 +247,11 @@ export class Graph {
 
   /**
    * Declares a model input; `shape[0]` is the batch: dynamic and traced as 1, or the training
-   * graph's fixed batch.
+   * graph's fixed batch. Inputs whose dimension 0 can differ need different `dimName`s.
    */
-  input(name: string, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32'): Value {
+  input(name: string, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32', dimName?: string): Value {
     const batch = this.training?.batch ?? 1;
-    this.inputs.push({ name, shape: [this.training ? batch : -1, ...shape.slice(1)], dtype });
+    this.inputs.push({ name, shape: [this.training ? batch : -1, ...shape.slice(1)], dtype, ...(dimName ? { dimName } : {}) });
     this.shapes.set(name, [batch, ...shape.slice(1)]);
     this.usedNames.add(name);
     return name;

@@ -70,7 +70,7 @@ function valueInfo(io: GraphIO, batch: number | undefined): PbWriter {
   io.shape.forEach((d, i) => {
     const dim = new PbWriter();
     if (i === 0 && d === -1) {
-      if (batch === undefined) dim.string(2, 'batch');
+      if (batch === undefined) dim.string(2, io.dimName ?? 'batch');
       else dim.int(1, batch);
     } else dim.int(1, d);
     shape.message(1, dim);

@@ -11,7 +11,7 @@ import { fixture } from '../helpers/fixtures.js';
 
 describe('GEMM-only floor', () => {
   for (const name of ['swin_mini', 'cswin_mini', 'pvt_v2_mini', 'pvt_mini_sr']) {
-    it(`${name}: every product of the model at its real shape, none merged by onnxruntime`, async () => {
+    it(`${name}: every product of the model at its real shape, none merged or pruned by onnxruntime`, async () => {
       const def = defineModel(resolveArchitectureSpec(fixture(name, 'config.json')));
       const w = randomWeights(def.params, 0);
       const batch = 3;
