@@ -90,14 +90,11 @@ interface CswinArgs {
   attn_type: string;
 }
 
-/** LePE: the depthwise 3×3 `get_v` on values laid out as (B', Ls, C') stripes → (B', Ls, C'). */
-function lepe(g: Graph, v: Value, C: number, hs: number, ws: number): Value {
-  const img = op.reshape(g, op.transpose(g, v, [0, 2, 1]), [-1, C, hs, ws]); // (B', C', Hs, Ws)
-  const out = conv2d(g, img, 'get_v', { inC: C, outC: C, kernel: 3, pad: 1, groups: C }); // (B', C', Hs, Ws)
-  return op.transpose(g, op.reshape(g, out, [-1, C, hs * ws]), [0, 2, 1]); // (B', Ls, C')
-}
-
-/** One branch of cross-shaped window attention (`LePEAttention`): q, k, v (B, L, C') → (B, L, C'). */
+/**
+ * One branch of cross-shaped window attention (`LePEAttention`): q, k, v (B, L, C') → (B, L, C').
+ * V is turned channel-major once: LePE's 3×3 depthwise `get_v` reads it as an image, and the output
+ * is computed transposed, vᵀ·attnᵀ, so that LePE adds to it in place and one transpose brings it back.
+ */
 function stripeAttention(g: Graph, q: Value, k: Value, v: Value, R: number, hs: number, ws: number, heads: number): Value {
   const C = g.shape(q)[2];
   const d = C / heads;
@@ -105,13 +102,14 @@ function stripeAttention(g: Graph, q: Value, k: Value, v: Value, R: number, hs: 
   const order = windowOrder(R, R, hs, ws);
   const stripes = (t: Value) => op.reshape(g, isIdentityPermutation(order) ? t : op.gather(g, t, order, 1), [-1, Ls, C]); // (B', Ls, C')
   const toHeads = (t: Value) => op.transpose(g, op.reshape(g, t, [-1, Ls, heads, d]), [0, 2, 1, 3]); // (B', h', Ls, d)
-  const vs = stripes(v);
-  const pe = toHeads(lepe(g, vs, C, hs, ws));
+  const vT = op.transpose(g, stripes(v), [0, 2, 1]); // (B', C', Ls)
+  const pe = conv2d(g, op.reshape(g, vT, [-1, C, hs, ws]), 'get_v', { inC: C, outC: C, kernel: 3, pad: 1, groups: C }); // (B', C', Hs, Ws)
   const qh = toHeads(stripes(q)); // (B', h', Ls, d), already scaled
   const kT = op.transpose(g, toHeads(stripes(k)), [0, 1, 3, 2]); // (B', h', d, Ls)
   const attn = op.softmax(g, op.matmul(g, qh, kT), -1); // (B', h', Ls, Ls)
-  const out = op.add(g, op.matmul(g, attn, toHeads(vs)), pe); // (B', h', Ls, d)
-  const merged = op.reshape(g, op.transpose(g, out, [0, 2, 1, 3]), [-1, R * R, C]); // (B, L, C') in stripe order
+  const outT = op.matmul(g, op.reshape(g, vT, [-1, heads, d, Ls]), op.transpose(g, attn, [0, 1, 3, 2])); // (B', h', d, Ls)
+  const withPe = op.add(g, op.reshape(g, outT, [-1, C, Ls]), op.reshape(g, pe, [-1, C, Ls])); // (B', C', Ls)
+  const merged = op.reshape(g, op.transpose(g, withPe, [0, 2, 1]), [-1, R * R, C]); // (B, L, C') in stripe order
   return isIdentityPermutation(order) ? merged : op.gather(g, merged, inversePermutation(order), 1); // (B, L, C')
 }
 
