@@ -9,7 +9,7 @@
  * (arch, batch, threads). Prints GFLOP/s (the model's products' MACs over each graph's time) and the
  * fraction of the dense GEMM rate.
  */
-import { floorRate } from '../src/bench/floor.js';
+import { floorRate, necessaryWork } from '../src/bench/floor.js';
 import { gemmRate } from '../src/bench/gemm.js';
 import { benchModel } from '../src/bench/throughput.js';
 import type { GraphNode } from '../src/graph/graph.js';
@@ -22,30 +22,11 @@ const batch = Number(batchArg);
 const threads = Number(threadsArg);
 const def = defineModel(resolveArchitectureSpec(arch));
 const w = randomWeights(def.params, 0);
-const g = def.graph;
 
-// The exact GELU as the builders write it: Add(bias) → Div → Erf → Add → Mul → Mul (onnxruntime: BiasGelu).
-const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-const readers = new Map<string, GraphNode[]>();
-for (const n of g.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
-const gelu = new Set<GraphNode>();
-for (const erf of g.nodes.filter((n) => n.op === 'Erf')) {
-  const div = producer.get(erf.inputs[0])!;
-  gelu.add(erf).add(div).add(producer.get(div.inputs[0])!);
-  let next = readers.get(erf.outputs[0]) ?? [];
-  while (next.length === 1 && next[0].op !== 'MatMul') {
-    gelu.add(next[0]);
-    next = readers.get(next[0].outputs[0]) ?? [];
-  }
-}
-const residual = (n: GraphNode) =>
-  n.op === 'Add' &&
-  /block\d+\/Add_\d+$/.test(n.name) &&
-  n.inputs.every((v) => !g.initializers.has(v) && g.shape(v).join() === g.shape(n.inputs[0]).join());
 const parts: [string, (n: GraphNode) => boolean][] = [
   ['products alone (the floor)', () => false],
-  ['+ GELU', (n) => gelu.has(n)],
-  ['+ GELU, LayerNorm, residual sums, softmax', (n) => gelu.has(n) || n.op === 'LayerNormalization' || n.op === 'Softmax' || residual(n)],
+  ['+ GELU', necessaryWork(def.graph, ['gelu'])],
+  ['+ GELU, LayerNorm, residual sums, softmax', necessaryWork(def.graph)],
 ];
 // The model's own report measures the GEMM rate after the model; this one is measured again at the
 // end, and the larger of the two is the yardstick (a shared machine is slower at times).

@@ -4,10 +4,14 @@
  * onnxruntime-node, on the same threads, in one process. Prints throughput at batch 1 and 8 (median
  * of runs for SECONDS_PER seconds, default 5, each side measured twice, interleaved), the ratios and
  * their geometric mean, and how far flatten-vit's logits are from the official PyTorch model's.
+ * `bound` is the ratio flatten-vit could reach at most with onnxruntime's kernels: the export's
+ * throughput against flatten-vit's products plus the work no graph can drop (`necessaryWork`: GELU,
+ * LayerNorm, residual sums, softmax) timed alone in the same process.
  *
  *     npx tsx scripts/torch-onnx/compare.ts /tmp/sbs [names...]
  */
 import { readFileSync } from 'node:fs';
+import { floorRate, necessaryWork } from '../../src/bench/floor.js';
 import { benchInput } from '../../src/bench/throughput.js';
 import { FlattenModel } from '../../src/model.js';
 import { createSession } from '../../src/runtime/session.js';
@@ -34,6 +38,7 @@ async function rate(run: () => Promise<unknown>, batch: number): Promise<number>
 
 const rows: string[] = [];
 const ratios: number[] = [];
+const bounds: number[] = [];
 for (const arch of archs) {
   const ours = await FlattenModel.load(arch, `${dir}/${arch}.pth`, { threads });
   const x2 = benchInput(2, [3, 224, 224]);
@@ -60,11 +65,19 @@ for (const arch of archs) {
     const b1 = await rate(runOurs, batch);
     const b2 = await rate(runOurs, batch);
     const a2 = await rate(runTorch, batch);
+    const necessary = await floorRate(ours.definition, (name) => ours.weight(name), {
+      batch,
+      threads,
+      seconds,
+      keep: necessaryWork(ours.definition.graph),
+    });
     const ta = (a1 + a2) / 2;
     const tb = (b1 + b2) / 2;
+    const bound = (batch * 1000) / necessary.ms / ta;
     ratios.push(tb / ta);
+    bounds.push(bound);
     rows.push(
-      `${arch.padEnd(18)} b${batch}  torch.onnx ${ta.toFixed(1).padStart(6)} (${a1.toFixed(1)}, ${a2.toFixed(1)})  flatten-vit ${tb.toFixed(1).padStart(6)} (${b1.toFixed(1)}, ${b2.toFixed(1)})  ratio ${(tb / ta).toFixed(2)}  max|diff| ${d.toExponential(1)}`,
+      `${arch.padEnd(18)} b${batch}  torch.onnx ${ta.toFixed(1).padStart(6)} (${a1.toFixed(1)}, ${a2.toFixed(1)})  flatten-vit ${tb.toFixed(1).padStart(6)} (${b1.toFixed(1)}, ${b2.toFixed(1)})  ratio ${(tb / ta).toFixed(2)}  bound ${bound.toFixed(2)}  max|diff| ${d.toExponential(1)}`,
     );
     console.log(rows[rows.length - 1]);
     await torch.release();
@@ -72,4 +85,5 @@ for (const arch of archs) {
   await ours.dispose();
 }
 console.log(rows.join('\n'));
-console.log(`geometric mean ratio ${Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length).toFixed(2)}`);
+const geomean = (xs: number[]) => Math.exp(xs.reduce((s, r) => s + Math.log(r), 0) / xs.length);
+console.log(`geometric mean ratio ${geomean(ratios).toFixed(2)}, bound ${geomean(bounds).toFixed(2)}`);

@@ -146,3 +146,46 @@ export async function floorRate(
     await s.release();
   }
 }
+
+/** The kinds of {@link necessaryWork}. */
+export type NecessaryKind = 'gelu' | 'norm' | 'residual' | 'softmax';
+
+/**
+ * The work no graph of the model can drop, beside its products: its exact GELUs (the builders'
+ * Add(bias) → Div → Erf → Add → Mul → Mul, onnxruntime's BiasGelu), LayerNorms, residual sums and
+ * softmaxes. Kept with the products by {@link partialGraph}, it times the fastest the model could run
+ * with onnxruntime's kernels however its other operations (layout, the focusing function, attention
+ * normalisers, bias adds) were arranged.
+ *
+ * @example
+ * ```ts
+ * const bound = await floorRate(def, weights, { batch: 8, keep: necessaryWork(def.graph) });
+ * const geluOnly = necessaryWork(def.graph, ['gelu']);
+ * ```
+ */
+export function necessaryWork(
+  g: Graph,
+  kinds: readonly NecessaryKind[] = ['gelu', 'norm', 'residual', 'softmax'],
+): (n: GraphNode) => boolean {
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const readers = new Map<Value, GraphNode[]>();
+  for (const n of g.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const gelu = new Set<GraphNode>();
+  for (const erf of g.nodes.filter((n) => n.op === 'Erf')) {
+    const div = producer.get(erf.inputs[0])!;
+    gelu.add(erf).add(div).add(producer.get(div.inputs[0])!);
+    let next = readers.get(erf.outputs[0]) ?? [];
+    while (next.length === 1 && next[0].op !== 'MatMul') {
+      gelu.add(next[0]);
+      next = readers.get(next[0].outputs[0]) ?? [];
+    }
+  }
+  const sameShape = (n: GraphNode) => n.inputs.every((v) => !g.initializers.has(v) && g.shape(v).join() === g.shape(n.inputs[0]).join());
+  const residual = (n: GraphNode) => n.op === 'Add' && /block\d+\/Add_\d+$/.test(n.name) && sameShape(n);
+  const want = new Set(kinds);
+  return (n) =>
+    (want.has('gelu') && gelu.has(n)) ||
+    (want.has('norm') && n.op === 'LayerNormalization') ||
+    (want.has('softmax') && n.op === 'Softmax') ||
+    (want.has('residual') && residual(n));
+}
