@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate } from '../../src/bench/floor.js';
+import { floorGraph, floorRate, necessaryWork } from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { countMacs } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
@@ -33,4 +33,18 @@ describe('GEMM-only floor', () => {
       );
     });
   }
+
+  it("necessaryWork picks each block's GELU chain, LayerNorms, two residual sums and softmax", () => {
+    const def = defineModel(resolveArchitectureSpec(fixture('swin_mini', 'config.json'))); // 8 blocks, LLSS
+    const g = def.graph;
+    const count = (keep: (n: (typeof g.nodes)[number]) => boolean, op: string) => g.nodes.filter((n) => keep(n) && n.op === op).length;
+    const gelu = necessaryWork(g, ['gelu']);
+    expect(count(gelu, 'Erf')).toBe(8);
+    expect(g.nodes.filter(gelu).length).toBe(8 * 6); // Add(bias), Div, Erf, Add, Mul, Mul
+    expect(count(necessaryWork(g, ['residual']), 'Add')).toBe(16);
+    expect(count(necessaryWork(g, ['softmax']), 'Softmax')).toBe(4); // the S stages' blocks
+    const all = necessaryWork(g);
+    expect(g.nodes.filter(all).length).toBe(48 + 16 + 4 + g.nodes.filter((n) => n.op === 'LayerNormalization').length);
+    expect(g.nodes.filter((n) => all(n) && (n.op === 'MatMul' || n.op === 'Conv'))).toHaveLength(0);
+  });
 });
