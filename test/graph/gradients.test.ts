@@ -71,6 +71,8 @@ const CASES: Record<string, Case[]> = {
   Conv: [
     { inputs: { x: [2, 3, 7, 7], w: [4, 3, 3, 3], b: [4] }, build: (g, x) => conv(g, x.x, x.w, x.b, 2, 1, 1) },
     { inputs: { x: [2, 4, 6, 6], w: [4, 1, 5, 5], b: [4] }, build: (g, x) => conv(g, x.x, x.w, x.b, 1, 2, 4) },
+    { inputs: { x: [3, 2, 5, 7], w: [2, 1, 3, 3], b: [2] }, build: (g, x) => conv(g, x.x, x.w, x.b, 1, 1, 2) },
+    { inputs: { x: [2, 3, 7, 6], w: [3, 1, 3, 3] }, build: (g, x) => conv(g, x.x, x.w, null, 2, 1, 3) },
     { inputs: { x: [2, 3, 8, 8], w: [5, 3, 4, 4] }, build: (g, x) => conv(g, x.x, x.w, null, 4, 0, 1) },
     { inputs: { x: [1, 2, 9, 9], w: [3, 2, 7, 7], b: [3] }, build: (g, x) => conv(g, x.x, x.w, x.b, 4, 2, 1) },
   ],
