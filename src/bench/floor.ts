@@ -114,7 +114,7 @@ export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number,
  * const floor = floorGraph(defineModel(resolveArchitectureSpec('flatten_swin_t')), 8);
  * ```
  */
-export function floorGraph(def: ModelDefinition, batch: number): FloorGraph {
+export function floorGraph(def: Pick<ModelDefinition, 'graph'>, batch: number): FloorGraph {
   return partialGraph(def, batch, () => false);
 }
 
@@ -169,7 +169,12 @@ export function necessaryWork(
 ): (n: GraphNode) => boolean {
   const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const readers = new Map<Value, GraphNode[]>();
-  for (const n of g.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  for (const n of g.nodes)
+    for (const i of n.inputs)
+      readers
+        .set(i, readers.get(i) ?? [])
+        .get(i)!
+        .push(n);
   const gelu = new Set<GraphNode>();
   for (const erf of g.nodes.filter((n) => n.op === 'Erf')) {
     const div = producer.get(erf.inputs[0])!;

@@ -126,9 +126,10 @@ function sameDepthwiseWeightGrad(g: Graph, x: Value, dy: Value, k: number): Valu
   const xp = g.node('Pad', [xt, g.ints([0, 0, p, p, 0, 0, p, p])], {}, [[C, N, H + 2 * p, Wp]])[0]; // (C, N, Hp, Wp)
   const dyr = op.reshape(g, op.transpose(g, dy, [1, 0, 2, 3]), [C, N * H, W]); // (C, N·H, W)
   const diagonals: number[] = []; // in M (W × Wp) flattened: (j, x) → x·Wp + x + j
-  for (let j = 0; j < k; j++) for (let c = 0; c < W; c++) diagonals.push(c * Wp + c + j);
+  for (let j = 0; j < k; j++) for (let col = 0; col < W; col++) diagonals.push(col * Wp + col + j);
   const rows = Array.from({ length: k }, (_, i) => {
     const xi = op.reshape(g, op.slice(g, xp, 2, i, i + H), [C, N * H, Wp]); // (C, N·H, Wp): rows shifted by i
+    // a Transpose per product, each read once, so that onnxruntime folds it into the product (transA)
     const m = op.matmul(g, op.transpose(g, dyr, [0, 2, 1]), xi); // (C, W, Wp)
     const d = op.gather(g, op.reshape(g, m, [C, W * Wp]), diagonals, 1); // (C, k·W)
     return op.reduceSum(g, op.reshape(g, d, [C, k, W]), [2], true); // (C, k, 1): dW[:, i, :]
