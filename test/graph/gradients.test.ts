@@ -75,6 +75,9 @@ const CASES: Record<string, Case[]> = {
     { inputs: { x: [2, 3, 7, 6], w: [3, 1, 3, 3] }, build: (g, x) => conv(g, x.x, x.w, null, 2, 1, 3) },
     { inputs: { x: [2, 3, 8, 8], w: [5, 3, 4, 4] }, build: (g, x) => conv(g, x.x, x.w, null, 4, 0, 1) },
     { inputs: { x: [1, 2, 9, 9], w: [3, 2, 7, 7], b: [3] }, build: (g, x) => conv(g, x.x, x.w, x.b, 4, 2, 1) },
+    // dense im2col weight gradient: non-square input whose last rows and columns no tap reaches, and a 1×1 conv
+    { inputs: { x: [2, 3, 10, 7], w: [2, 3, 3, 3], b: [2] }, build: (g, x) => conv(g, x.x, x.w, x.b, 2, 1, 1) },
+    { inputs: { x: [2, 4, 5, 5], w: [3, 4, 1, 1] }, build: (g, x) => conv(g, x.x, x.w, null, 1, 0, 1) },
   ],
 };
 
