@@ -80,6 +80,9 @@ function convWeightGrad(g: Graph, n: GraphNode, x: Value, dy: Value): Value {
   const [s] = ints(n, 'strides');
   const pads = ints(n, 'pads');
   const group = n.attrs.group as number;
+  if (group === 1) return denseConvWeightGrad(g, x, dy, [kh, kw], s, pads);
+  if (group !== Ci || O !== Ci || Cg !== 1) throw new Error(`internal: no weight gradient for a Conv with ${group} groups`);
+  if (s === 1 && kh === kw && pads.every((p) => 2 * p === kh - 1)) return sameDepthwiseWeightGrad(g, x, dy, kh);
   const crop = (t: Value) => {
     const [, , th, tw] = g.shape(t);
     return th === kh && tw === kw ? t : op.slice(g, op.slice(g, t, 2, 0, kh), 3, 0, kw);
@@ -92,9 +95,6 @@ function convWeightGrad(g: Graph, n: GraphNode, x: Value, dy: Value): Value {
     group: groupCount,
   });
   const outSize = (inSize: number, p0: number, p1: number, o: number) => inSize + p0 + p1 - (o - 1) * s;
-  if (group === 1) return denseConvWeightGrad(g, x, dy, [kh, kw], s, pads);
-  if (group !== Ci || O !== Ci || Cg !== 1) throw new Error(`internal: no weight gradient for a Conv with ${group} groups`);
-  if (s === 1 && kh === kw && pads.every((p) => 2 * p === kh - 1)) return sameDepthwiseWeightGrad(g, x, dy, kh);
   // depthwise: one group per (sample, channel), then summed over the batch
   const xs = op.reshape(g, x, [1, N * Ci, H, W]); // (1, N·C, H, W)
   const ws = op.reshape(g, dy, [N * Ci, 1, oh, ow]); // (N·C, 1, oh, ow)
