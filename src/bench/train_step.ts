@@ -10,9 +10,10 @@ import { availableParallelism } from 'node:os';
 import { countMacs } from '../graph/macs.js';
 import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
-import { loadConfig } from '../train/config.js';
+import { loadConfig } from '../train/config_file.js';
 import { smoothedTargets } from '../train/criterion.js';
 import { initialWeights } from '../train/init.js';
+import { nodeStepRuntime } from '../runtime/session.js';
 import { trainSettings } from '../train/settings.js';
 import { Trainer } from '../train/trainer.js';
 import { gemmRate } from './gemm.js';
@@ -57,7 +58,7 @@ export async function benchTrainStep(
     settings,
     stepsPerEpoch: 1000,
     weights: initialWeights(def.params, def.arch.family, 0),
-    runtime: { threads },
+    runtime: nodeStepRuntime({ threads }),
   });
   const x = benchInput(batch, def.inputShape);
   const K = trainer.graph.numClasses;

@@ -1,12 +1,9 @@
 /**
- * Writes `torch.save` checkpoints: a zip archive of stored (uncompressed) records under one folder —
- * `data.pkl` (the pickle), `data/<key>` (one little-endian storage per tensor, aligned to 64 bytes
- * as PyTorch aligns them), `byteorder` and `version` — which `torch.load` reads. The file is written
- * to a temporary name beside the target and renamed when complete, so an interrupted save never
- * leaves a broken checkpoint and the previous one stays intact until the new one is whole.
+ * The bytes of `torch.save` checkpoints: a zip archive of stored (uncompressed) records under one
+ * folder — `data.pkl` (the pickle), `data/<key>` (one little-endian storage per tensor, aligned to 64
+ * bytes as PyTorch aligns them), `byteorder` and `version` — which `torch.load` reads. Node writes
+ * them to a file (torch_file.ts); the browser gathers them into a Blob.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { FlattenError } from '../util/errors.js';
 import { PickleWriter, type PyValue } from './pickle_writer.js';
@@ -57,16 +54,12 @@ function centralHeader(r: Record): Uint8Array {
 }
 
 /**
- * Saves `root` as `torch.save` would, atomically.
- *
- * @example
- * ```ts
- * saveTorch('last.pth', new Map([['model', new PyOrderedDict([['w', new PyTensor('float32', [2], w)]])]]));
- * ```
+ * The zip records of a `torch.save` archive, in file order: every piece of the file, so a writer can
+ * stream them to a file (Node) or gather them into a Blob (the browser) without one large copy.
  */
-export function saveTorch(path: string, root: PyValue): void {
+export function* torchArchive(root: PyValue, name: string): Generator<Uint8Array> {
   const { pickle, tensors } = PickleWriter.dump(root);
-  const stem = basename(path).replace(/\.[^.]*$/, '') || 'archive';
+  const stem = name.replace(/\.[^.]*$/, '') || 'archive';
   const prefix = /^[\w.-]+$/.test(stem) ? stem : 'archive';
   const enc = new TextEncoder();
   const payloads: [string, Uint8Array][] = [
@@ -75,51 +68,28 @@ export function saveTorch(path: string, root: PyValue): void {
     ...tensors.map((t, i): [string, Uint8Array] => [`data/${i}`, bytesOf(t.data)]),
     ['version', enc.encode('3\n')],
   ];
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w');
-  } catch (e) {
-    throw new FlattenError('output', `${path}: cannot write the checkpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  let offset = 0;
+  const records: Record[] = [];
+  for (const [path, data] of payloads) {
+    const r: Record = { name: enc.encode(`${prefix}/${path}`), data, crc: crc32(data), offset };
+    if (offset + data.length > 0xffffffff) throw new FlattenError('output', `${name}: checkpoints over 4 GiB are not supported`);
+    records.push(r);
+    const header = localHeader(r);
+    offset += header.length + data.length;
+    yield header;
+    yield data;
   }
-  try {
-    let offset = 0;
-    const records: Record[] = [];
-    const write = (b: Uint8Array) => {
-      let done = 0;
-      while (done < b.length) done += writeSync(fd, b, done, b.length - done);
-      offset += b.length;
-    };
-    for (const [name, data] of payloads) {
-      const r: Record = { name: enc.encode(`${prefix}/${name}`), data, crc: crc32(data), offset };
-      if (offset + data.length > 0xffffffff) throw new FlattenError('output', `${path}: checkpoints over 4 GiB are not supported`);
-      records.push(r);
-      write(localHeader(r));
-      write(data);
-    }
-    const cdStart = offset;
-    for (const r of records) write(centralHeader(r));
-    const end = new DataView(new ArrayBuffer(22));
-    end.setUint32(0, 0x06054b50, true);
-    end.setUint16(8, records.length, true);
-    end.setUint16(10, records.length, true);
-    end.setUint32(12, offset - cdStart, true);
-    end.setUint32(16, cdStart, true);
-    write(new Uint8Array(end.buffer));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    if (e instanceof FlattenError) throw e;
-    throw new FlattenError(
-      'output',
-      `${path}: saving the checkpoint failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the previous file is untouched`,
-    );
+  const cdStart = offset;
+  for (const r of records) {
+    const c = centralHeader(r);
+    offset += c.length;
+    yield c;
   }
+  const end = new DataView(new ArrayBuffer(22));
+  end.setUint32(0, 0x06054b50, true);
+  end.setUint16(8, records.length, true);
+  end.setUint16(10, records.length, true);
+  end.setUint32(12, offset - cdStart, true);
+  end.setUint32(16, cdStart, true);
+  yield new Uint8Array(end.buffer);
 }

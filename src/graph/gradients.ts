@@ -368,10 +368,17 @@ export const GRADIENTS: Readonly<Record<string, GradRule>> = {
     const axis = n.attrs.axis as number;
     return [op.mul(g, y, op.sub(g, d!, op.reduceSum(g, op.mul(g, d!, y), [axis], true)))];
   },
-  // y = log softmax(x):  dx = dy − eʸ · Σ dy
-  LogSoftmax: ({ g, node: n, dy: [d] }) => {
-    const axis = n.attrs.axis as number;
-    return [op.sub(g, d!, op.mul(g, op.exp(g, n.outputs[0]), op.reduceSum(g, d!, [axis], true)))];
+  // y = max over axes:  dx = dy where x equals the maximum, shared equally between ties (as PyTorch's amax)
+  ReduceMax: ({ g, node: n, dy: [d] }) => {
+    const x = n.inputs[0];
+    const xs = g.shape(x);
+    const axes = reduceAxes(g, n, xs.length);
+    const keep = xs.map((s, i) => (axes.includes(i) ? 1 : s));
+    const y = n.attrs.keepdims === 0 ? op.reshape(g, n.outputs[0], keep) : n.outputs[0];
+    const hit = g.node('Equal', [x, y], {}, [xs])[0]; // bool, shaped like x
+    const mask = g.node('Cast', [hit], { to: 1 }, [xs])[0]; // 1.0 at the maxima
+    const share = op.div(g, mask, op.reduceSum(g, mask, axes, true));
+    return [op.mul(g, share, expandBack(g, d!, axes, xs))];
   },
   // y = (x − μ)·σ⁻¹·γ + β over the last axis; the forward keeps μ and σ⁻¹ as outputs 1 and 2
   LayerNormalization: ({ g, node: n, dy: [d], wants }) => {

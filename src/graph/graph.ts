@@ -266,6 +266,25 @@ export class Graph {
     return name;
   }
 
+  /**
+   * Turns fixed inputs into values that `define` computes (a training graph's parameters sliced out of
+   * one flat buffer): they stop being graph inputs, `define` must produce each of them under its name
+   * (`node`'s `outName`), and the nodes it adds are moved to the front so the graph stays in
+   * topological order.
+   */
+  rebind(names: readonly Value[], define: () => void): void {
+    const gone = new Set(names);
+    for (const n of names) {
+      if (!this.inputs.some((i) => i.name === n)) throw new Error(`internal: ${n} is not an input`);
+      this.usedNames.delete(n);
+    }
+    this.inputs.splice(0, this.inputs.length, ...this.inputs.filter((i) => !gone.has(i.name)));
+    const start = this.nodes.length;
+    define();
+    for (const n of names) if (!this.usedNames.has(n)) throw new Error(`internal: ${n} was not defined again`);
+    this.nodes.unshift(...this.nodes.splice(start));
+  }
+
   /** Declares `v` as a model output called `name`. */
   output(v: Value, name: string, dtype: 'float32' | 'float64' = 'float32'): void {
     const out = this.node('Identity', [v], {}, [this.shape(v)], name)[0];

@@ -123,6 +123,7 @@ function reduce(op: string) {
 }
 
 export const reduceMean = reduce('ReduceMean');
+export const reduceMax = reduce('ReduceMax');
 export const reduceL2 = reduce('ReduceL2');
 export const reduceSum = reduce('ReduceSum');
 
@@ -147,6 +148,24 @@ export function concat(g: Graph, xs: readonly Value[], axis: number): Value {
   const out = [...shapes[0]];
   out[ax] = shapes.reduce((p, s) => p + s[ax], 0);
   return g.node('Concat', xs, { axis: ax }, [out])[0];
+}
+
+/**
+ * The most tensors one node may read and write on WebGPU: its providers bind each as a storage buffer,
+ * and WebGPU guarantees only 8 per shader (SwiftShader allows 12; a Concat of 13 failed there).
+ */
+export const MAX_NODE_BUFFERS = 8;
+
+/**
+ * Concatenation of any number of values along one axis, as a tree of Concats of at most
+ * {@link MAX_NODE_BUFFERS} − 1 inputs each, so that every node runs on WebGPU.
+ */
+export function concatMany(g: Graph, xs: readonly Value[], axis: number): Value {
+  const k = MAX_NODE_BUFFERS - 1;
+  if (xs.length <= k) return xs.length === 1 ? xs[0] : concat(g, xs, axis);
+  const parts: Value[] = [];
+  for (let i = 0; i < xs.length; i += k) parts.push(concatMany(g, xs.slice(i, i + k), axis));
+  return concatMany(g, parts, axis);
 }
 
 /** Slices `[start, end)` along one axis. */

@@ -28,3 +28,49 @@ export interface RuntimeSession {
   readonly outputNames: readonly string[];
   release(): Promise<void>;
 }
+
+/**
+ * A tensor a runtime keeps between runs where its provider computes: in GPU memory on WebGPU, in
+ * ordinary memory on a CPU. Feeding it to a run moves nothing; reading it is a download on a GPU.
+ */
+export interface DeviceTensor {
+  readonly shape: readonly number[];
+  /** Copies the values out (a GPU-to-CPU download on a GPU). */
+  read(): Promise<Float32Array>;
+  /** Frees its memory; it must not be fed or read afterwards. */
+  dispose(): void;
+}
+
+/** What {@link StepSession.run} returns: outputs copied to the CPU, and outputs kept on the device. */
+export interface StepOutputs {
+  readonly host: Record<string, Tensor>;
+  readonly device: Record<string, DeviceTensor>;
+}
+
+/**
+ * A session whose inputs may be device tensors and whose outputs stay on the device unless asked
+ * for on the host: the training step keeps its weights, gradients and optimizer state there.
+ */
+export interface StepSession {
+  /** Runs the graph; `host` outputs come back as arrays, `device` outputs as {@link DeviceTensor}s. */
+  run(inputs: Record<string, Tensor | DeviceTensor>, outputs: { host: readonly string[]; device: readonly string[] }): Promise<StepOutputs>;
+  release(): Promise<void>;
+}
+
+/**
+ * Where a training run computes: onnxruntime-node's CPU provider, or onnxruntime-web's WebGPU or
+ * WASM provider. The training step, optimizer and schedule see only this.
+ */
+export interface StepRuntime {
+  /** `cpu`, `webgpu` or `wasm`. */
+  readonly name: string;
+  /** Starts a session; `device` names the outputs that are to stay on the device. */
+  createSession(model: Uint8Array, device: readonly string[]): Promise<StepSession>;
+  /** Puts a tensor on the device (an upload on a GPU); the runtime may keep `t.data` itself. */
+  upload(t: Tensor): Promise<DeviceTensor>;
+  /** Bytes copied from the device to the CPU so far: what runs returned on the host, and reads. */
+  readonly downloadedBytes: number;
+}
+
+/** True for a {@link DeviceTensor}, false for a host {@link Tensor}. */
+export const isDeviceTensor = (t: Tensor | DeviceTensor): t is DeviceTensor => typeof (t as DeviceTensor).read === 'function';

@@ -8,18 +8,17 @@
  * Read: the same file, written here or by the official code, to resume a run.
  */
 import type { Graph, ParamSpec } from '../graph/graph.js';
-import { FileSource } from '../checkpoint/file_source.js';
 import type { LazyTensor } from '../checkpoint/lazy.js';
 import { pyFloat, PyOrderedDict, PyTensor, pyTuple, type PyValue } from '../checkpoint/pickle_writer.js';
+import type { ByteSource } from '../checkpoint/source.js';
 import { readTorchTree } from '../checkpoint/torch.js';
-import { saveTorch } from '../checkpoint/torch_save.js';
 import { describeMismatch, mapStateDict } from '../models/mapping.js';
 import { officialOrder } from '../models/state_order.js';
 import { FlattenError } from '../util/errors.js';
 import type { ConfigTree, ConfigValue } from './config.js';
 import type { ParamGroup, ParamState } from './optimizer.js';
 import type { ScheduleSettings } from './schedule.js';
-import type { ResumeState, Trainer } from './trainer.js';
+import type { ResumeState, Trainer, TrainerSnapshot } from './trainer.js';
 
 /** A state dict in PyTorch's order: parameters from `weights`, buffers from the graph. */
 function stateDict(g: Graph, weights: ReadonlyMap<string, Float32Array>): PyOrderedDict {
@@ -43,25 +42,24 @@ function groupIndices(groups: readonly ParamGroup[]): Map<string, number> {
 }
 
 /** PyTorch's `optimizer.state_dict()`. */
-function optimizerState(t: Trainer): Map<PyValue, PyValue> {
-  const o = t.optimizer;
-  const ids = groupIndices(o.groups);
+function optimizerState(t: Trainer, snap: TrainerSnapshot): Map<PyValue, PyValue> {
+  const ids = groupIndices(t.groups);
   const shapes = new Map(t.graph.params.map((p) => [p.name, p.shape]));
   const state = new Map<PyValue, PyValue>();
+  const set = t.settings.optimizer;
   for (const [name, id] of ids) {
-    const s = o.state.get(name);
+    const s = snap.optimizerState.get(name);
     if (!s) continue;
     const shape = shapes.get(name)!;
     const entry = new Map<PyValue, PyValue>();
-    if (o.settings.name === 'adamw') {
+    if (set.name === 'adamw') {
       entry.set('step', new PyTensor('float32', [], Float32Array.of(s.step)));
       entry.set('exp_avg', new PyTensor('float32', shape, s.expAvg!));
       entry.set('exp_avg_sq', new PyTensor('float32', shape, s.expAvgSq!));
     } else entry.set('momentum_buffer', new PyTensor('float32', shape, s.momentumBuffer!));
     state.set(id, entry);
   }
-  const set = o.settings;
-  const groups = o.groups.map((g, i) => {
+  const groups = t.groups.map((g, i) => {
     const m = new Map<PyValue, PyValue>();
     if (i > 0) m.set('weight_decay', pyFloat(g.weightDecay));
     m.set('lr', pyFloat(g.lr));
@@ -155,30 +153,32 @@ function schedulerState(s: ScheduleSettings): Map<PyValue, PyValue> {
 }
 
 /**
- * Writes the checkpoint of `t` after `epoch` epochs (1-based, as the official `epoch + 1`), atomically.
+ * The checkpoint of `t` after `epoch` epochs (1-based, as the official `epoch + 1`), from its
+ * snapshot: what `torch.save` writes (`saveTorch` to a file, `torchArchive` to bytes).
  *
  * @example
  * ```ts
- * saveTrainingCheckpoint('out/ckpt_epoch_1.pth', trainer, config.tree, 1, { classes: ['cat', 'dog'] });
+ * const root = trainingCheckpoint(trainer, await trainer.snapshot(), config.tree, 1, { classes: ['cat', 'dog'] });
+ * saveTorch('out/ckpt_epoch_1.pth', root);
  * ```
  */
-export function saveTrainingCheckpoint(
-  path: string,
+export function trainingCheckpoint(
   t: Trainer,
+  snap: TrainerSnapshot,
   config: ConfigTree,
   epoch: number,
   o: { stepInEpoch?: number; classes?: readonly string[] } = {},
-): void {
+): PyValue {
   const root = new Map<PyValue, PyValue>([
-    ['model', stateDict(t.graph.graph, t.params)],
-    ['optimizer', optimizerState(t)],
+    ['model', stateDict(t.graph.graph, snap.params)],
+    ['optimizer', optimizerState(t, snap)],
     ['lr_scheduler', schedulerState(t.schedule)],
     ['max_accuracy', pyFloat(t.maxAccuracy)],
   ]);
-  if (t.ema) root.set('max_accuracy_e', pyFloat(t.maxAccuracyEma));
+  if (snap.ema) root.set('max_accuracy_e', pyFloat(t.maxAccuracyEma));
   root.set('epoch', epoch);
   root.set('config', configValue(runningConfig(config)));
-  if (t.ema) root.set('state_dict_ema', stateDict(t.graph.graph, t.ema.weights));
+  if (snap.ema) root.set('state_dict_ema', stateDict(t.graph.graph, snap.ema));
   root.set(
     STATE_KEY,
     new Map<PyValue, PyValue>([
@@ -188,7 +188,7 @@ export function saveTrainingCheckpoint(
     ]),
   );
   if (o.classes) root.set('classes', o.classes);
-  saveTorch(path, root);
+  return root;
 }
 
 const asMap = (v: unknown): Map<unknown, unknown> | null => (v instanceof Map ? v : null);
@@ -228,12 +228,13 @@ export interface ResumeCheckpoint {
  * group rates, the scheduler's settings, the epoch to start at and the EMA.
  */
 export function readResumeCheckpoint(
-  file: string,
+  src: ByteSource,
   ordered: readonly ParamSpec[],
   groups: readonly ParamGroup[],
   optimizer: 'adamw' | 'sgd',
 ): ResumeCheckpoint {
-  const tree = readTorchTree(new FileSource(file));
+  const file = src.name;
+  const tree = readTorchTree(src);
   try {
     const root = asMap(tree.root);
     const bad = (msg: string) => new FlattenError('checkpoint', `${file}: ${msg}`);

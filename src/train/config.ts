@@ -1,10 +1,9 @@
 /**
  * The official training configuration (`config.py`): every key with its default, the official YAML
- * files (`cfgs/*.yaml`, with `BASE` includes) merged on top, then `--opts KEY VALUE` pairs, as yacs
- * does it — an unknown key is an error, a value is coerced to the type of the key's default.
+ * files (`cfgs/*.yaml`, with `BASE` includes; read by config_file.ts) merged on top, then
+ * `--opts KEY VALUE` pairs, as yacs does it — an unknown key is an error, a value is coerced to the
+ * type of the key's default.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { FlattenError } from '../util/errors.js';
 
@@ -189,37 +188,26 @@ export function get(cfg: TrainingConfig, key: string): ConfigValue {
 /** A number-valued key. */
 export const num = (cfg: TrainingConfig, key: string): number => get(cfg, key) as number;
 
-function loadYaml(file: string, cfg: ConfigTree, explicit: Set<string>, depth: number): void {
-  if (!existsSync(file)) throw new FlattenError('input', `${file}: no such config file`);
-  if (depth > 8) throw new FlattenError('input', `${file}: BASE includes nest deeper than 8 files`);
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new FlattenError('input', `${file}: not a YAML file (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (doc === null || doc === undefined) return;
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new FlattenError('input', `${file}: expected a mapping of config keys, found ${typeof doc}`);
-  const tree = doc as Record<string, unknown>;
-  const bases = (tree.BASE as unknown[] | undefined) ?? [];
-  for (const b of bases) if (typeof b === 'string' && b) loadYaml(resolve(dirname(file), b), cfg, explicit, depth + 1);
-  merge(cfg, tree, '', file, explicit);
+/** A parsed YAML config document and where it came from. */
+export interface ConfigDocument {
+  readonly name: string;
+  readonly doc: Record<string, unknown>;
 }
 
 /**
- * Builds the configuration: defaults, then each YAML file, then `opts` (KEY VALUE pairs).
+ * Builds the configuration: defaults, then each document (a YAML file's mapping, its `BASE` files
+ * before it), then `opts` (KEY VALUE pairs, values in YAML syntax).
  *
  * @example
  * ```ts
- * const cfg = loadConfig('cfgs/flatten_swin_t.yaml', ['DATA.BATCH_SIZE', '32']);
+ * const cfg = buildConfig([], ['DATA.BATCH_SIZE', '32', 'TRAIN.EPOCHS', '5']);
  * num(cfg, 'TRAIN.BASE_LR'); // 0.0005
  * ```
  */
-export function loadConfig(file: string | null, opts: readonly string[] = []): TrainingConfig {
+export function buildConfig(documents: readonly ConfigDocument[], opts: readonly string[] = []): TrainingConfig {
   const tree = defaultConfig();
   const explicit = new Set<string>();
-  if (file) loadYaml(file, tree, explicit, 0);
+  for (const d of documents) merge(tree, d.doc, '', d.name, explicit);
   if (opts.length % 2 !== 0) throw new FlattenError('config', `--opts takes KEY VALUE pairs, found an odd count (${opts.length})`);
   for (let i = 0; i < opts.length; i += 2) {
     const path = opts[i].split('.');

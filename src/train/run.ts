@@ -5,28 +5,22 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { FileSource } from '../checkpoint/file_source.js';
 import { openCheckpoint } from '../checkpoint/open.js';
+import { saveTorch } from '../checkpoint/torch_file.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
-import { checkFit, weightLookup } from '../model_base.js';
-import { mapStateDict } from '../models/mapping.js';
-import type { ParamSpec } from '../graph/graph.js';
-import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
-import { orderedParams } from '../models/state_order.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
-import { readResumeCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
+import { nodeStepRuntime } from '../runtime/session.js';
 import type { TrainingConfig } from './config.js';
-import { smoothedTargets } from './criterion.js';
 import type { TrainData } from './data.js';
-import { parseFreeze } from './freeze.js';
-import { initialWeights } from './init.js';
-import { mixupBatch } from './mixup.js';
 import { curvesSvg, type EpochPoint } from './curves.js';
-import { paramGroups } from './optimizer.js';
+import { type EpochRecord, freezePredicate, type StartFrom, startingState, trainEpochs } from './loop.js';
 import type { TrainSettings } from './settings.js';
 import { type StepRecord, Trainer } from './trainer.js';
-import { validate, type Validation } from './validate.js';
+
+export type { EpochRecord } from './loop.js';
 
 /** Where the initial weights come from. */
 export type InitialWeights = { kind: 'scratch' } | { kind: 'checkpoint'; file: string } | { kind: 'resume'; file: string };
@@ -172,89 +166,6 @@ class RunLog {
   }
 }
 
-/** The `--freeze` predicate, if any. */
-function freezeOf(o: TrainRunOptions): ((p: ParamSpec) => boolean) | undefined {
-  const stages = (o.arch.args.depths ?? o.arch.args.depth) as number[] | number;
-  return o.freeze ? parseFreeze(o.freeze, Array.isArray(stages) ? stages.length : 1) : undefined;
-}
-
-/** Initial weights and resume state. */
-function initialState(o: TrainRunOptions) {
-  const def = defineModel(o.arch);
-  if (o.init.kind === 'scratch') return { weights: initialWeights(def.params, o.arch.family, o.seed ?? 0), resume: undefined };
-  if (o.init.kind === 'checkpoint') {
-    const sd = openCheckpoint(o.init.file);
-    try {
-      // the official load_pretrained: a head of another class count is dropped and set to zero
-      const shapes = new Map([...sd.tensors].map(([k, t]) => [k, t.shape] as const));
-      const report = mapStateDict(def.params, shapes);
-      const headOnly = report.mismatched.length > 0 && report.mismatched.every((m) => /^head\.(weight|bias)$/.test(m.key));
-      if (headOnly && report.missing.length === 0 && report.unexpected.length === 0) {
-        o.onWarning?.(
-          `${o.init.file}: its head has ${report.mismatched[0].found[0]} classes and the model ${report.mismatched[0].expected[0]}; the head starts from zero, as the official load_pretrained re-initialises it`,
-        );
-        const lookup = weightLookup(sd, report, []);
-        const weights = new Map(
-          def.params.map((p) => [
-            p.name,
-            report.sources.has(p.name) ? lookup(p.name) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)),
-          ]),
-        );
-        return { weights, resume: undefined };
-      }
-      const mapping = checkFit(def, sd, 'check --arch and --cfg against the checkpoint');
-      const lookup = weightLookup(sd, mapping, []);
-      return { weights: new Map(def.params.map((p) => [p.name, lookup(p.name)])), resume: undefined };
-    } finally {
-      sd.close();
-    }
-  }
-  const frozen = freezeOf(o);
-  const ordered = orderedParams(def.graph);
-  const groups = paramGroups(
-    ordered.filter((p) => !frozen?.(p)),
-    o.arch.family,
-    o.settings.optimizer.weightDecay,
-    0,
-  );
-  const r = readResumeCheckpoint(o.init.file, ordered, groups, o.settings.optimizer.name);
-  return { weights: r.weights, resume: r.state };
-}
-
-/** An epoch's batches with the load of its first batch already started. */
-function openEpoch(data: TrainData, epoch: number, from: number) {
-  const batches = data.epoch(epoch, from)[Symbol.asyncIterator]();
-  const head = batches.next();
-  head.catch(() => undefined); // awaited when the epoch starts; a run that ends first must not leave it unhandled
-  return { batches, head };
-}
-
-/** What an epoch reports (the `--json` epoch line). */
-export interface EpochRecord {
-  /** 1-based, as the official `epoch + 1`. */
-  readonly epoch: number;
-  readonly seconds: number;
-  /** Time the training steps spent waiting for their batch. */
-  readonly dataWaitSeconds: number;
-  /** Time of the epoch's steps, waits included (validation and saving excluded). */
-  readonly stepsSeconds: number;
-  readonly checkpoint: string | null;
-  readonly val: Validation | null;
-  readonly valEma: Validation | null;
-}
-
-/** What a finished run leaves. */
-export interface TrainResult {
-  /** Final weights by our names. */
-  readonly params: ReadonlyMap<string, Float32Array>;
-  /** Final EMA weights, with `--model-ema`. */
-  readonly ema: ReadonlyMap<string, Float32Array> | null;
-  /** Every step of this run. */
-  readonly records: readonly StepRecord[];
-  /** The run was stopped before its last epoch; `last.pth` holds where it stopped. */
-  readonly stopped: boolean;
-}
-
 /**
  * Trains on ready batches or an ImageFolder dataset.
  *
@@ -271,106 +182,74 @@ export async function train(o: TrainRunOptions): Promise<TrainResult> {
   }
 }
 
+/** What a finished run leaves. */
+export interface TrainResult {
+  /** Final weights by our names. */
+  readonly params: ReadonlyMap<string, Float32Array>;
+  /** Final EMA weights, with `--model-ema`. */
+  readonly ema: ReadonlyMap<string, Float32Array> | null;
+  /** Every step of this run. */
+  readonly records: readonly StepRecord[];
+  /** The run was stopped before its last epoch; `last.pth` holds where it stopped. */
+  readonly stopped: boolean;
+}
+
+/** The starting point of a run, as files. */
+function startFrom(init: InitialWeights): StartFrom {
+  if (init.kind === 'scratch') return init;
+  if (init.kind === 'checkpoint') return { kind: 'checkpoint', name: init.file, open: () => openCheckpoint(init.file) };
+  return { kind: 'resume', source: new FileSource(init.file) };
+}
+
 /** The run itself; {@link train} closes the data source (its worker threads) whatever happens. */
 async function runTraining(o: TrainRunOptions): Promise<TrainResult> {
   const [h, w] = o.arch.family.inputSize(o.arch.args);
   const input = [o.arch.args.in_chans as number, h, w];
   o.data.check(input, o.arch.args.num_classes as number, o.settings.batch);
-  freezeOf(o);
+  const frozen = freezePredicate(o.arch, o.freeze);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
-  const { weights, resume } = initialState(o);
-  const steps = o.data.steps;
-  const classes = o.data.classes ? { classes: o.data.classes } : {};
-  // the first batch loads while the training graph is built; each next epoch's while validating
-  let upcoming = openEpoch(o.data, resume?.epoch ?? 0, resume?.within?.step ?? 0);
+  const { weights, resume } = startingState(o.arch, o.settings, startFrom(o.init), o);
   const trainer = await Trainer.create(o.arch, {
     settings: o.settings,
-    stepsPerEpoch: steps,
+    stepsPerEpoch: o.data.steps,
     weights,
-    runtime: o.threads ? { threads: o.threads } : {},
+    runtime: nodeStepRuntime(o.threads ? { threads: o.threads } : {}),
     seed: o.seed,
     ...(resume ? { resume } : {}),
-    ...(o.freeze ? { frozen: freezeOf(o) } : {}),
+    ...(frozen ? { frozen } : {}),
   });
-  const records: StepRecord[] = [];
   const log = o.out ? new RunLog(o.out) : null;
   const last = o.out ? join(o.out, 'last.pth') : null;
   try {
     o.onReady?.(trainer);
-    const K = trainer.graph.numClasses;
-    let gradsWanted = o.saveGrads !== undefined;
-    let first = resume?.within?.step ?? 0;
-    for (let epoch = trainer.epoch; epoch < o.settings.totalEpochs; epoch++) {
-      trainer.epoch = epoch;
-      const start = performance.now();
-      let waited = 0;
-      const { batches, head } = upcoming;
-      for (let idx = first; idx < steps; idx++) {
-        const asked = performance.now();
-        const next = idx === first ? await head : await batches.next();
-        waited += performance.now() - asked;
-        if (next.done) break;
-        const { x, labels, source } = next.value;
-        const targets = o.settings.mixing
-          ? mixupBatch(x.data, x.shape, labels, { ...o.settings.mixing, numClasses: K }, trainer.mixupRandom.uniform)
-          : smoothedTargets(labels, K, o.settings.labelSmoothing, source);
-        let rec: StepRecord;
-        try {
-          rec = await trainer.step(x, targets, idx, source, (grads) => {
-            if (!gradsWanted) return;
-            gradsWanted = false;
-            saveGradients(o.saveGrads!, trainer, grads);
-          });
-        } catch (e) {
-          if (e instanceof FlattenError && e.code === 'training') {
-            const kept = last && existsSync(last) ? `${last} (the last good checkpoint) is kept` : 'no checkpoint was written';
-            throw new FlattenError('training', `${e.message}; the run stops, ${kept}`);
-          }
-          throw e;
-        }
-        records.push(rec);
+    const result = await trainEpochs(trainer, o.data, resume?.within?.step ?? 0, {
+      config: o.config.tree,
+      ...(o.saveGrads ? { onFirstGradients: (grads) => saveGradients(o.saveGrads!, trainer, grads) } : {}),
+      onStep: (rec, steps) => {
         log?.step(rec);
         o.onStep?.(rec, steps);
-        if (o.stop?.requested && idx + 1 < steps) {
-          if (last) saveTrainingCheckpoint(last, trainer, o.config.tree, epoch, { stepInEpoch: idx + 1, ...classes });
-          log?.line(`stopped at epoch ${epoch + 1}, step ${idx + 1}${last ? `; ${last} holds the state` : ''}`);
-          return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
+      },
+      save: async (root, at) => {
+        if (!o.out || !last) return null;
+        if (at.stepInEpoch > 0) {
+          saveTorch(last, root);
+          log?.line(`stopped at epoch ${at.epoch + 1}, step ${at.stepInEpoch}; ${last} holds the state`);
+          return last;
         }
-      }
-      first = 0;
-      const dataWaitSeconds = waited / 1000;
-      const stepsSeconds = (performance.now() - start) / 1000;
-      if (epoch + 1 < o.settings.totalEpochs) upcoming = openEpoch(o.data, epoch + 1, 0);
-      const valSet = o.data.validation();
-      const val = valSet ? await validate(o.arch, trainer.params, valSet, o.threads) : null;
-      const emaSet = trainer.ema ? o.data.validation() : null;
-      const valEma = emaSet && trainer.ema ? await validate(o.arch, trainer.ema.weights, emaSet, o.threads) : null;
-      const best = val !== null && val.acc1 >= trainer.maxAccuracy;
-      if (val) trainer.maxAccuracy = Math.max(trainer.maxAccuracy, val.acc1);
-      if (valEma) trainer.maxAccuracyEma = Math.max(trainer.maxAccuracyEma, valEma.acc1);
-      let saved: string | null = null;
-      if (o.out && last) {
-        saved = join(o.out, `ckpt_epoch_${epoch + 1}.pth`);
-        saveTrainingCheckpoint(saved, trainer, o.config.tree, epoch + 1, classes);
-        saveTrainingCheckpoint(last, trainer, o.config.tree, epoch + 1, classes);
-        if (best) saveTrainingCheckpoint(join(o.out, 'max_acc.pth'), trainer, o.config.tree, epoch + 1, classes);
-      }
-      const rec: EpochRecord = {
-        epoch: epoch + 1,
-        seconds: (performance.now() - start) / 1000,
-        dataWaitSeconds,
-        stepsSeconds,
-        checkpoint: saved,
-        val,
-        valEma,
-      };
-      await log?.epoch(rec);
-      o.onEpoch?.(rec);
-      if (o.stop?.requested && epoch + 1 < o.settings.totalEpochs) {
-        return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: true };
-      }
-    }
-    return { params: trainer.params, ema: trainer.ema?.weights ?? null, records, stopped: false };
+        const saved = join(o.out, `ckpt_epoch_${at.epoch}.pth`);
+        saveTorch(saved, root);
+        saveTorch(last, root);
+        if (at.best) saveTorch(join(o.out, 'max_acc.pth'), root);
+        return saved;
+      },
+      onEpoch: async (e) => {
+        await log?.epoch(e);
+        o.onEpoch?.(e);
+      },
+      ...(o.stop ? { stop: o.stop } : {}),
+      kept: () => (last && existsSync(last) ? `${last} (the last good checkpoint) is kept` : 'no checkpoint was written'),
+    });
+    return { params: result.snapshot.params, ema: result.snapshot.ema, records: result.records, stopped: result.stopped };
   } finally {
     await trainer.release();
   }

@@ -5,16 +5,19 @@
  *
  * Inputs: `pixel_values` (B, 3, H, W), `targets` (B, K) soft targets (one-hot, smoothed or mixed, see
  * criterion.ts), `drop_path.<block>` (B, 1, 1) per-sample keep scales where stochastic depth is on,
- * and every used parameter under our name. Outputs: `loss` (), `logits` (B, K), `grad.<name>`.
+ * and the parameters: each under our name, or, with a {@link ParamLayout}, the flat buffers
+ * `params.<group>` and `frozen` (layout.ts). Outputs: `loss` (), `logits` (B, K), and the gradients:
+ * `grad.<name>` each, or with a layout `grads.<group>`, flat like `params.<group>`.
  *
- * Dimension legend: B batch (fixed), K classes.
+ * Dimension legend: B batch (fixed), K classes, P a flat buffer's length.
  */
 import { differentiate } from '../graph/autodiff.js';
 import { Graph, type ParamSpec, type Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import { INPUT_NAME } from '../models/define.js';
-import type { Architecture } from '../models/registry.js';
+import { type Architecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
+import { allBuffers, type ParamLayout } from './layout.js';
 
 /** Name of the soft-target input. */
 export const TARGETS_NAME = 'targets';
@@ -25,6 +28,16 @@ export interface TrainingGraphOptions {
   batch: number;
   /** Parameters kept fixed (`--freeze`): fed to the graph, never differentiated. */
   frozen?: (p: ParamSpec) => boolean;
+  /**
+   * Feed the parameters as flat buffers and return the gradients likewise (see layout.ts): the layout
+   * of the trained parameters and of the others (frozen, or never read), in declaration order.
+   */
+  layout?: (g: Graph, trained: readonly ParamSpec[], fixed: readonly ParamSpec[]) => ParamLayout;
+  /**
+   * The batch the loss averages over, when it is larger than the graph's (gradient accumulation: each
+   * part then contributes its share, and the parts' gradients and losses add up to the whole batch's).
+   */
+  lossBatch?: number;
 }
 
 /** A built training graph and what it consumes and produces. */
@@ -43,20 +56,85 @@ export interface TrainingGraph {
   readonly trained: readonly ParamSpec[];
   /** Parameters the forward pass never reads (PVT's final norm): no gradient, AdamW skips them. */
   readonly unused: readonly ParamSpec[];
+  /** The flat buffers, when the graph was built with a layout. */
+  readonly layout: ParamLayout | null;
 }
 
 /** The graph output holding a parameter's gradient. */
 export const gradName = (param: string): string => `grad.${param}`;
 
+/** The graph output holding the gradients of a flat buffer (`params.0` → `grads.0`). */
+export const flatGradName = (buffer: string): string => buffer.replace(/^params\./, 'grads.');
+
 /**
- * Mean over the batch of Σ_k −t·log softmax(logits): timm's SoftTargetCrossEntropy, which equals
- * LabelSmoothingCrossEntropy and plain cross-entropy when the targets are smoothed or one-hot.
+ * Mean over `lossBatch` images of Σ_k −t·log softmax(logits): timm's SoftTargetCrossEntropy, which
+ * equals LabelSmoothingCrossEntropy and plain cross-entropy when the targets are smoothed or one-hot.
+ * The log-softmax is written out (x − max − log Σ exp(x − max)) because onnxruntime's WebGPU provider
+ * has no LogSoftmax kernel: this way no node of the step leaves the GPU.
  */
-function softTargetCrossEntropy(g: Graph, logits: Value, targets: Value): Value {
-  const B = g.shape(logits)[0];
-  const logp = g.node('LogSoftmax', [logits], { axis: 1 }, [g.shape(logits)])[0]; // (B, K)
+function softTargetCrossEntropy(g: Graph, logits: Value, targets: Value, lossBatch: number): Value {
+  const shifted = op.sub(g, logits, op.reduceMax(g, logits, [1])); // (B, K)
+  const logp = op.sub(g, shifted, op.log(g, op.reduceSum(g, op.exp(g, shifted), [1]))); // (B, K)
   const total = op.reduceSum(g, op.mul(g, targets, logp), [0, 1], false); // ()
-  return op.mul(g, total, g.constant('neg_inv_batch', [], [-1 / B]));
+  return op.mul(g, total, g.constant('neg_inv_batch', [], [-1 / lossBatch]));
+}
+
+/**
+ * Feeds the parameters from flat buffers: each buffer the forward pass reads from is one input (P),
+ * sliced into its parameters' pieces and reshaped, in nodes that run before the forward pass (a Slice
+ * each, since a Split into more than a few outputs does not run on WebGPU: see `MAX_NODE_BUFFERS`).
+ */
+function feedFromBuffers(g: Graph, layout: ParamLayout): void {
+  const fed = new Set(g.usedParams().map((p) => p.name));
+  const buffers = allBuffers(layout).filter((b) => b.slots.some((s) => fed.has(s.param.name)));
+  g.rebind(
+    buffers.flatMap((b) => b.slots.filter((s) => fed.has(s.param.name)).map((s) => s.param.name)),
+    () => {
+      for (const b of buffers) {
+        const flat = g.fixedInput(b.name, [b.size]); // (P)
+        for (const s of b.slots) {
+          if (!fed.has(s.param.name)) continue;
+          const piece = b.slots.length > 1 ? op.slice(g, flat, 0, s.offset, s.offset + s.size) : flat; // (size)
+          g.node('Reshape', [piece, g.ints(s.param.shape)], {}, [[...s.param.shape]], s.param.name);
+        }
+      }
+    },
+  );
+}
+
+/** The gradients of a group's parameters, flattened and concatenated in the buffer's order: (P). */
+function flatGradients(g: Graph, slots: ParamLayout['groups'][number]['slots'], grads: ReadonlyMap<string, Value | null>): Value {
+  return op.concatMany(
+    g,
+    slots.map((s) => op.reshape(g, grads.get(s.param.name)!, [s.size])), // (size) each
+    0,
+  );
+}
+
+/** The forward pass of a graph whose parameters are inputs and whose batch is fixed. */
+function forward(arch: Architecture, batch: number, where: string) {
+  const g = new Graph('fp32', { batch });
+  const [h, w] = arch.family.inputSize(arch.args);
+  const c = arch.args.in_chans as number;
+  const input = g.input(INPUT_NAME, [batch, c, h, w]);
+  return { g, built: arch.family.build(g, input, arch.args, where), c, h, w };
+}
+
+/**
+ * The forward pass alone on the parameters of a layout (the training graph's flat buffers), without
+ * stochastic depth: what a run validates with, fed the weights it holds (or their EMA) where they
+ * are. Output `logits` (B, K).
+ *
+ * @example
+ * ```ts
+ * const g = defineEvalGraph(arch, 32, trainingGraph.layout!);
+ * ```
+ */
+export function defineEvalGraph(arch: Architecture, batch: number, layout: ParamLayout): Graph {
+  const { g, built } = forward(withArgs(arch, { drop_path_rate: 0 }), batch, arch.name);
+  g.output(built.logits, 'logits');
+  feedFromBuffers(g, layout);
+  return g;
 }
 
 /**
@@ -79,15 +157,11 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
       );
     }
   }
-  const g = new Graph('fp32', { batch: opts.batch });
-  const [h, w] = arch.family.inputSize(arch.args);
-  const c = arch.args.in_chans as number;
-  const input = g.input(INPUT_NAME, [opts.batch, c, h, w]);
-  const built = arch.family.build(g, input, arch.args, where);
+  const { g, built, c, h, w } = forward(arch, opts.batch, where);
   const K = arch.args.num_classes as number;
   if (!(K > 0)) throw new FlattenError('config', `${where} has no classification head (num_classes ${K}); training needs one`);
   const targets = g.fixedInput(TARGETS_NAME, [opts.batch, K]);
-  const loss = softTargetCrossEntropy(g, built.logits, targets);
+  const loss = softTargetCrossEntropy(g, built.logits, targets, opts.lossBatch ?? opts.batch);
   const fed = g.usedParams();
   const trained = fed.filter((p) => !opts.frozen?.(p));
   if (trained.length === 0) throw new FlattenError('config', `${where}: --freeze leaves no parameter to train`);
@@ -96,13 +170,21 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     loss,
     trained.map((p) => p.name),
   );
+  for (const p of trained) {
+    if (!grads.get(p.name)) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
+  }
   g.output(loss, 'loss');
   g.output(built.logits, 'logits');
-  for (const p of trained) {
-    const d = grads.get(p.name);
-    if (!d) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
-    g.output(d, gradName(p.name));
-  }
+  const trainedNames = new Set(trained.map((p) => p.name));
+  const layout = opts.layout?.(
+    g,
+    trained,
+    [...g.params.values()].filter((p) => !trainedNames.has(p.name)),
+  );
+  if (layout) {
+    feedFromBuffers(g, layout);
+    for (const b of layout.groups) if (b.size > 0) g.output(flatGradients(g, b.slots, grads), flatGradName(b.name));
+  } else for (const p of trained) g.output(grads.get(p.name)!, gradName(p.name));
   const params = [...g.params.values()];
   const fedNames = new Set(fed.map((p) => p.name));
   return {
@@ -115,5 +197,6 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     params,
     trained,
     unused: params.filter((p) => !fedNames.has(p.name)),
+    layout: layout ?? null,
   };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { PyOrderedDict, PyTensor } from '../../src/checkpoint/pickle_writer.js';
-import { saveTorch } from '../../src/checkpoint/torch_save.js';
+import { saveTorch } from '../../src/checkpoint/torch_file.js';
 import { encodeNpy, readNpy } from '../../src/io/npy.js';
 import { cli, expectCleanFailure } from '../helpers/cli.js';
 import { fixture, REPO } from '../helpers/fixtures.js';
@@ -350,7 +350,7 @@ describe('checkpoint saving', () => {
     const script = join(dir, 'save-big.mts');
     writeFileSync(
       script,
-      `import { saveTorch } from ${JSON.stringify(join(REPO, 'src/checkpoint/torch_save.ts'))};
+      `import { saveTorch } from ${JSON.stringify(join(REPO, 'src/checkpoint/torch_file.ts'))};
 import { PyTensor } from ${JSON.stringify(join(REPO, 'src/checkpoint/pickle_writer.ts'))};
 const big = new Float32Array(96 * 2 ** 20).fill(1);
 process.stdout.write('start\\n');

@@ -56,7 +56,10 @@ const CASES: Record<string, Case[]> = {
   ReduceMean: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceMean(g, x.a, [1]) }],
   ReduceL2: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceL2(g, x.a, [1]) }],
   Softmax: [{ inputs: { a: [2, 3, 5] }, build: (g, x) => op.softmax(g, x.a, -1) }],
-  LogSoftmax: [{ inputs: { a: [3, 5] }, build: (g, x) => g.node('LogSoftmax', [x.a], { axis: 1 }, [[3, 5]])[0] }],
+  ReduceMax: [
+    { inputs: { a: [3, 5] }, build: (g, x) => op.reduceMax(g, x.a, [1]) },
+    { inputs: { a: [2, 3, 4] }, build: (g, x) => op.reduceMax(g, x.a, [0, 2], false) },
+  ],
   LayerNormalization: [
     {
       inputs: { a: [2, 3, 6], s: [6], b: [6] },

@@ -268,8 +268,8 @@ const IMPL: Record<string, Impl> = {
     const r = reduce(x, n.attrs.axes as number[], n.attrs.keepdims === 1, 0, (s, v) => s + v * v);
     return [{ shape: r.shape, data: r.data.map(Math.sqrt) }];
   },
-  Softmax: (n, [x]) => [softmax(x, n.attrs.axis as number, false)],
-  LogSoftmax: (n, [x]) => [softmax(x, n.attrs.axis as number, true)],
+  Softmax: (n, [x]) => [softmax(x, n.attrs.axis as number)],
+  ReduceMax: (n, [x]) => [reduce(x, n.attrs.axes as number[], n.attrs.keepdims === 1, -Infinity, Math.max)],
   LayerNormalization: (n, [x, g, b]) => {
     const eps = (n.attrs.epsilon as { value: number }).value;
     const C = x.shape[x.shape.length - 1];
@@ -288,7 +288,7 @@ const IMPL: Record<string, Impl> = {
   Conv: (n, [x, w, b]) => [conv(x, w, b, n)],
 };
 
-function softmax(x: T64, axis: number, log: boolean): T64 {
+function softmax(x: T64, axis: number): T64 {
   const ax = axis < 0 ? axis + x.shape.length : axis;
   const moved = transpose(x, [...x.shape.keys()].filter((i) => i !== ax).concat(ax));
   const L = x.shape[ax];
@@ -298,7 +298,7 @@ function softmax(x: T64, axis: number, log: boolean): T64 {
     for (let c = 0; c < L; c++) m = Math.max(m, d[r * L + c]);
     let s = 0;
     for (let c = 0; c < L; c++) s += Math.exp(d[r * L + c] - m);
-    for (let c = 0; c < L; c++) d[r * L + c] = log ? d[r * L + c] - m - Math.log(s) : Math.exp(d[r * L + c] - m) / s;
+    for (let c = 0; c < L; c++) d[r * L + c] = Math.exp(d[r * L + c] - m) / s;
   }
   const back = [...x.shape.keys()].filter((i) => i !== ax);
   const perm = new Array<number>(x.shape.length);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainingArchitecture } from '../../src/train/architecture.js';
-import { get, loadConfig } from '../../src/train/config.js';
+import { get } from '../../src/train/config.js';
+import { loadConfig } from '../../src/train/config_file.js';
 import { initialRates, learningRates } from '../../src/train/schedule.js';
 import { trainSettings } from '../../src/train/settings.js';
 

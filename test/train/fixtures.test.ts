@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { listBatches } from '../../src/train/batches.js';
-import { loadConfig } from '../../src/train/config.js';
+import { loadConfig } from '../../src/train/config_file.js';
 import { type InitialWeights, train as runTraining, type TrainResult } from '../../src/train/run.js';
 import { batchFolderData } from '../../src/train/data.js';
 import { trainSettings } from '../../src/train/settings.js';

@@ -20,7 +20,7 @@ import { attentionRows, locateToken, rowOnStage } from '../../src/analysis/atten
 import { preprocessFor } from '../../src/classify/classify.js';
 import { topIndices } from '../../src/classify/topk.js';
 import { PyOrderedDict, PyTensor } from '../../src/checkpoint/pickle_writer.js';
-import { saveTorch } from '../../src/checkpoint/torch_save.js';
+import { saveTorch } from '../../src/checkpoint/torch_file.js';
 import { FlattenModel } from '../../src/model.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';

@@ -7,7 +7,7 @@ import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
 import { PRETRAINED } from '../../hub/pretrained.js';
 import { trainingArchitecture } from '../../train/architecture.js';
 import { listBatches } from '../../train/batches.js';
-import { loadConfig } from '../../train/config.js';
+import { loadConfig } from '../../train/config_file.js';
 import { batchFolderData, imageFolderData, listDataFolder, type TrainData } from '../../train/data.js';
 import { epochJson, type InitialWeights, train } from '../../train/run.js';
 import { defaultWorkers } from '../../data/sample_loader.js';
