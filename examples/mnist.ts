@@ -21,6 +21,7 @@ import { PNG } from 'pngjs';
 import {
   imageFolderData,
   listDataFolder,
+  resolveArchitectureSpec,
   loadConfig,
   train,
   trainingArchitecture,
@@ -97,7 +98,7 @@ const config = loadConfig(null, [
   'AUG.MIXUP', '0',
   'AUG.CUTMIX', '0',
 ]); // prettier-ignore
-const arch = trainingArchitecture(config, MODEL);
+const arch = trainingArchitecture(config, resolveArchitectureSpec(MODEL));
 const settings = trainSettings(config, { emaDecay: quick ? null : 0.998 });
 // a mirrored digit is another glyph: no horizontal flip (the padded random crop stays)
 const transforms = { ...transformSettings(config), hflip: 0 };

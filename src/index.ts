@@ -14,6 +14,7 @@
 export { FlattenModel, type ArchitectureSpec, type LoadOptions, type Prediction } from './model.js';
 export { readWeights, type LoadedWeights } from './weights.js';
 export { resolveArchitecture, registeredNames, FAMILIES, type Architecture, type ArchitectureConfig } from './models/registry.js';
+export { resolveArchitectureSpec } from './models/config_file.js';
 export { defineModel, countParams, type ModelDefinition, type DefineOptions } from './models/define.js';
 export { mapStateDict, describeMismatch, type MappingReport } from './models/mapping.js';
 export { openCheckpoint, type CheckpointInput } from './checkpoint/open.js';

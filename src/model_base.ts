@@ -5,6 +5,7 @@
  */
 import type { StateDict } from './checkpoint/lazy.js';
 import type { WeightLookup } from './graph/graph.js';
+import { serializeModel } from './graph/onnx.js';
 import { countParams, INPUT_NAME, type ModelDefinition } from './models/define.js';
 import { describeMismatch, isExactFit, mapStateDict, type MappingReport } from './models/mapping.js';
 import type { RuntimeSession } from './runtime/types.js';
@@ -195,4 +196,35 @@ export function weightLookup(sd: StateDict, mapping: MappingReport, warnings: st
     if (bad > 0) warnings.push(`${sd.source}: ${key} has ${bad} non-finite value(s) (NaN or Inf); outputs may be NaN`);
     return data;
   };
+}
+
+/**
+ * A model with its weights as a standard ONNX file (opset 17): input `pixel_values`, outputs `logits`
+ * and `features`, the architecture in the metadata; what `flatten-vit export` writes and the training
+ * page downloads.
+ *
+ * @example
+ * ```ts
+ * const bytes = exportOnnx(defineModel(arch), readCheckpoint(new MemorySource(pth)), []);
+ * ```
+ */
+export function exportOnnx(
+  def: ModelDefinition,
+  sd: StateDict,
+  warnings: string[],
+  batch?: number,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const mapping = checkFit(def, sd);
+  return serializeModel(def.graph, weightLookup(sd, mapping, warnings), {
+    ...(batch !== undefined ? { batch } : {}),
+    name: def.arch.name,
+    metadata: {
+      arch: def.arch.name,
+      family: def.arch.family.name,
+      args: JSON.stringify(def.arch.args),
+      source: 'flatten-vit',
+      ...metadata,
+    },
+  });
 }

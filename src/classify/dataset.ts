@@ -5,16 +5,10 @@
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { IMG_EXTENSIONS, isImageName, type Sample } from '../data/sample.js';
 import { FlattenError } from '../util/errors.js';
 
-/** torchvision's `IMG_EXTENSIONS`. */
-export const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
-
-/** One labelled image. */
-export interface Sample {
-  path: string;
-  target: number;
-}
+export { IMG_EXTENSIONS, type Sample } from '../data/sample.js';
 
 /** A listed ImageFolder. */
 export interface ImageFolder {
@@ -79,7 +73,7 @@ export function listImageFolder(dir: string): ImageFolder {
   const samples: Sample[] = [];
   classes.forEach((cls, target) => {
     for (const { root, files } of walk(join(dir, cls))) {
-      for (const f of files) if (IMG_EXTENSIONS.some((e) => f.toLowerCase().endsWith(e))) samples.push({ path: join(root, f), target });
+      for (const f of files) if (isImageName(f)) samples.push({ path: join(root, f), target });
     }
   });
   if (samples.length === 0) throw new FlattenError('io', `${dir}: its class folders hold no images (${IMG_EXTENSIONS.join(' ')})`);

@@ -1,21 +1,15 @@
 /**
- * The ImageFolder data loader of a training run, as the official loaders feed `main_ema.py`: training
- * samples shuffled every epoch from the seed, batches of DATA.BATCH_SIZE with the incomplete last one
- * dropped (`drop_last=True`), validation samples in order with every image kept. Decoding and
- * augmentation run on worker threads, a few batches ahead of the training step, so that the step
- * rarely waits; each sample's augmentation draws from its own stream (seed, epoch, position), so the
- * images are the same whatever the number of workers and a resumed run sees what the uninterrupted
- * one would have. Unreadable images are skipped and reported, and the batch is filled from the next
- * samples.
+ * The data loader of a training run, as the official loaders feed `main_ema.py`: training samples
+ * shuffled every epoch from the seed, batches of DATA.BATCH_SIZE with the incomplete last one dropped
+ * (`drop_last=True`), validation samples in order with every image kept. Loading runs a few batches
+ * ahead of the training step, on whatever the runner uses (Node's worker threads, the browser's
+ * trainer worker); each sample's augmentation draws from its own stream (seed, epoch, position), so
+ * the images are the same however they are loaded and a resumed run sees what the uninterrupted one
+ * would have. Unusable images are skipped and reported, and the batch is filled from the next samples.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import type { Sample } from '../classify/dataset.js';
 import type { Tensor } from '../tensor.js';
-import { FlattenError } from '../util/errors.js';
 import { mixSeed, Random } from '../util/random.js';
-import { loadSample, type SampleJob, type SampleResult } from './load_sample.js';
-import type { TransformSettings } from './transforms.js';
+import type { Sample, SampleJob, SampleResult } from './sample.js';
 
 /** A batch of model inputs with their class indices. */
 export interface LabeledBatch {
@@ -29,15 +23,15 @@ export interface LabeledBatch {
 
 /** Options of {@link SampleLoader}. */
 export interface SampleLoaderOptions {
-  readonly settings: TransformSettings;
-  /** Worker threads; 0 loads on the main thread, between steps. Default: one less than the cores, at least 1. */
-  readonly workers?: number;
+  /** The input size the transforms make (DATA.IMG_SIZE). */
+  readonly size: number;
+  /** Loads one sample (sample.ts does the decoding and transforms). */
+  readonly run: (job: SampleJob) => Promise<SampleResult>;
+  /** Stops whatever `run` started (worker threads). */
+  readonly close?: () => Promise<void>;
   /** Called once for each image that cannot be used; it is skipped. */
   readonly onSkip?: (reason: string) => void;
 }
-
-/** The default worker count: the cores left after one, at least one. */
-export const defaultWorkers = () => Math.max(1, availableParallelism() - 1);
 
 /** The sample order of a training epoch: a permutation drawn from (seed, epoch). */
 export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
@@ -51,95 +45,23 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
 }
 
 /**
- * Starts a data worker: `worker.js` beside this file, or, when running from the TypeScript sources
- * (tests, `tsx`), `worker.ts` through tsx's loader.
- */
-function startWorker(settings: TransformSettings): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: settings });
-  const url = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, {
-    eval: true,
-    workerData: settings,
-  });
-}
-
-/** Which workers are busy with which job. */
-interface Pending {
-  resolve: (r: SampleResult) => void;
-  reject: (e: Error) => void;
-}
-
-/**
  * Loads ImageFolder samples into batches.
  *
  * @example
  * ```ts
- * const loader = new SampleLoader({ settings: transformSettings(config.tree) });
+ * const loader = fileSampleLoader({ settings: transformSettings(config.tree) });
  * for await (const b of loader.trainEpoch(samples, { batch: 32, seed: 0, epoch: 0 })) await trainer.step(b.x, …);
  * await loader.close();
  * ```
  */
 export class SampleLoader {
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private turn = 0;
-  private failure: Error | null = null;
   private readonly skipped = new Set<string>();
 
-  private started = false;
-
   constructor(private readonly o: SampleLoaderOptions) {}
-
-  /** Starts the worker threads (on the first job, so that a loader never used costs nothing). */
-  private start(): void {
-    this.started = true;
-    const n = this.o.workers ?? defaultWorkers();
-    for (let i = 0; i < n; i++) {
-      const w = startWorker(this.o.settings);
-      w.on('message', (m: { id: number; result?: SampleResult; crash?: string }) => {
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        if (m.crash !== undefined) p?.reject(new FlattenError('input', m.crash));
-        else p?.resolve(m.result!);
-      });
-      w.on('error', (e) => this.fail(e));
-      this.workers.push(w);
-    }
-  }
 
   /** Images skipped so far (each counted once). */
   get skippedCount(): number {
     return this.skipped.size;
-  }
-
-  private fail(e: Error): void {
-    this.failure = e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  /** Starts one job (on the next worker in turn) and returns its eventual result. */
-  private submit(job: SampleJob): Promise<SampleResult> {
-    if (!this.started) this.start();
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.workers.length === 0) {
-      return new Promise((resolve, reject) =>
-        setImmediate(() => {
-          try {
-            resolve(loadSample(job, this.o.settings));
-          } catch (e) {
-            reject(e as Error);
-          }
-        }),
-      );
-    }
-    const id = this.nextId++;
-    const w = this.workers[this.turn++ % this.workers.length];
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, job });
-    });
   }
 
   /** The loaded samples of `order` from position `from` on, each started `ahead` positions before it is needed; unusable ones skipped. */
@@ -154,7 +76,7 @@ export class SampleLoader {
     let next = from;
     const fill = (pos: number) => {
       while (next < order.length && next < pos + ahead) {
-        const p = this.submit(job(next));
+        const p = this.o.run(job(next));
         p.catch(() => undefined); // awaited below; an abandoned epoch must not leave a rejection unhandled
         started.set(next, p);
         next++;
@@ -198,7 +120,7 @@ export class SampleLoader {
     batch: number,
     dropLast: boolean,
   ): AsyncGenerator<LabeledBatch> {
-    const size = this.o.settings.size;
+    const size = this.o.size;
     const per = 3 * size * size;
     let x = new Float32Array(batch * per);
     let labels = new Float32Array(batch);
@@ -218,9 +140,8 @@ export class SampleLoader {
     if (n > 0 && !dropLast) yield { x: { shape: [n, 3, size, size], data: x.slice(0, n * per) }, labels: labels.slice(0, n), source };
   }
 
-  /** Stops the workers. */
+  /** Stops the runner's workers. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers.length = 0;
+    await this.o.close?.();
   }
 }

@@ -37,6 +37,11 @@ export interface TransformSettings {
   readonly reCount: number;
   /** `TEST.CROP`. */
   readonly testCrop: boolean;
+  /**
+   * False turns the training transform into the evaluation one (no crop, flip or colour draws): a
+   * linear probe whose inputs, and so whose frozen features, are the same every epoch. Default true.
+   */
+  readonly augment?: boolean;
 }
 
 /** timm's `img_mean` fill for the affine ops: round(255 × mean). */
@@ -147,6 +152,7 @@ export function randomErasing(x: Float32Array, h: number, w: number, prob: numbe
  * ```
  */
 export function trainTransform(img: RgbImage, s: TransformSettings, u: () => number, source: string): Float32Array {
+  if (s.augment === false) return valTransform(img, s, source);
   let out = s.size > 32 ? randomResizedCrop(img, s.size, s.interpolation, u) : randomCropPadded(img, s.size, u, source);
   if (s.hflip > 0 && u() < s.hflip) out = flipLeftRight(out);
   if (s.randAugment) {

@@ -3,7 +3,8 @@
  * transferred, not copied) or the reason it was skipped. Started by `SampleLoader`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSample, type SampleJob } from './load_sample.js';
+import { loadSample } from './load_sample.js';
+import type { SampleJob } from './sample.js';
 import type { TransformSettings } from './transforms.js';
 
 const settings = workerData as TransformSettings;

@@ -4,7 +4,6 @@
  * constructors. Keys given explicitly in the YAML or `--opts` (`MODEL.DROP_PATH_RATE`,
  * `MODEL.NUM_CLASSES`) override `--arch`'s own values; defaults never do.
  */
-import { resolveArchitectureSpec } from '../models/config_file.js';
 import { type Architecture, resolveArchitecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
 import { get, type TrainingConfig } from './config.js';
@@ -80,16 +79,16 @@ function fromModelType(cfg: TrainingConfig): Architecture {
 }
 
 /**
- * Resolves the architecture to train.
+ * Resolves the architecture to train: `base` (from `--arch`, already resolved) with the config's
+ * explicit overrides, or the config's `MODEL.TYPE` without one.
  *
  * @example
  * ```ts
  * trainingArchitecture(loadConfig('cfgs/flatten_pvt_v2_b0.yaml'), undefined).name; // 'flatten_pvt_v2_b0'
  * ```
  */
-export function trainingArchitecture(cfg: TrainingConfig, spec: string | undefined): Architecture {
-  if (spec === undefined) return fromModelType(cfg);
-  const base = resolveArchitectureSpec(spec);
+export function trainingArchitecture(cfg: TrainingConfig, base: Architecture | undefined): Architecture {
+  if (base === undefined) return fromModelType(cfg);
   const overrides: Record<string, unknown> = {};
   if (cfg.explicit.has('MODEL.DROP_PATH_RATE')) overrides.drop_path_rate = get(cfg, 'MODEL.DROP_PATH_RATE');
   if (cfg.explicit.has('MODEL.NUM_CLASSES')) overrides.num_classes = get(cfg, 'MODEL.NUM_CLASSES');

@@ -59,6 +59,46 @@ export async function curvesSvg(points: readonly EpochPoint[]): Promise<string> 
     ],
     resolve: { scale: { color: 'independent' } },
   };
+  return renderSvg(spec);
+}
+
+/** One training step, for {@link stepLossSvg}. */
+export interface StepPoint {
+  /** 1-based over the whole run. */
+  readonly step: number;
+  readonly loss: number;
+  readonly lr: number;
+}
+
+/**
+ * The loss of every step so far, and the learning rate, as SVG text: the training page's live chart,
+ * drawn like the epoch curves.
+ *
+ * @example
+ * ```ts
+ * element.innerHTML = await stepLossSvg([{ step: 1, loss: 2.3, lr: 1e-6 }, { step: 2, loss: 2.2, lr: 2e-6 }]);
+ * ```
+ */
+export async function stepLossSvg(points: readonly StepPoint[]): Promise<string> {
+  const rows = points.flatMap((p) => [
+    { step: p.step, series: 'train loss', value: p.loss },
+    { step: p.step, series: 'learning rate', value: p.lr },
+  ]);
+  const panel = (series: string, format?: string) => ({
+    transform: [{ filter: { field: 'series', equal: series } }],
+    mark: { type: 'line' as const },
+    width: 480,
+    height: 110,
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const, axis: { tickMinStep: 1, title: 'step' } },
+      y: { field: 'value', type: 'quantitative' as const, title: series, scale: { zero: false }, ...(format ? { axis: { format } } : {}) },
+    },
+  });
+  return renderSvg({ data: { values: rows }, vconcat: [panel('train loss'), panel('learning rate', '.1e')] });
+}
+
+/** Renders a Vega-Lite spec to SVG text with Vega, without a browser's DOM. */
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {

@@ -1,34 +1,17 @@
 /**
- * Where a training run's batches come from: a folder of ready batches (`--batches`, the step-for-step
- * checks against the official code) or an ImageFolder dataset (`--data`, decoded and augmented as the
- * official loader does). The run sees one interface: steps per epoch, the batches of an epoch from a
- * given step, the validation batches, and the class names to store in checkpoints.
+ * Where a training run's batches come from in Node: a folder of ready batches (`--batches`, the
+ * step-for-step checks against the official code) or an ImageFolder dataset (`--data`, decoded and
+ * augmented as the official loader does, on worker threads). Both are a `TrainData` (train_data.ts).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { IMG_EXTENSIONS, type ImageFolder, listImageFolder, type Sample } from '../classify/dataset.js';
-import { type LabeledBatch, SampleLoader } from '../data/sample_loader.js';
-import type { TransformSettings } from '../data/transforms.js';
+import { fileSampleLoader } from '../data/worker_pool.js';
 import { type BatchFiles, checkBatches, checkValidationBatches, readBatch, readLabeledBatch } from './batches.js';
 import { FlattenError } from '../util/errors.js';
+import { samplesData, type SamplesDataOptions, type TrainData } from './train_data.js';
 
-/** A run's data. */
-export interface TrainData {
-  /** Steps in one epoch. */
-  readonly steps: number;
-  /** Class names by index (ImageFolder runs), stored in checkpoints so that `classify` prints them. */
-  readonly classes?: readonly string[];
-  /** Images skipped so far because they could not be read. */
-  readonly skipped: number;
-  /** Checks the data against the model before the first step; throws a one-line error. */
-  check(input: readonly number[], numClasses: number, batch: number): void;
-  /** The batches of epoch `epoch` (0-based) from step `from` on. */
-  epoch(epoch: number, from: number): AsyncIterable<LabeledBatch>;
-  /** The validation batches, or null without a validation set. */
-  validation(): AsyncIterable<LabeledBatch> | null;
-  /** Releases workers. */
-  close(): Promise<void>;
-}
+export type { TrainData } from './train_data.js';
 
 /**
  * Ready batches: `batchI_x.npy` / `batchI_y.npy`, one epoch is all of them in order.
@@ -65,16 +48,9 @@ export function batchFolderData(batches: readonly BatchFiles[], val?: readonly B
 }
 
 /** Options of {@link imageFolderData}. */
-export interface ImageFolderDataOptions {
-  readonly train: readonly Sample[];
-  readonly val: readonly Sample[] | null;
-  readonly classes: readonly string[];
-  readonly settings: TransformSettings;
-  readonly seed: number;
+export interface ImageFolderDataOptions extends Omit<SamplesDataOptions, 'loader'> {
   /** Data worker threads (0: load on the main thread). */
   readonly workers?: number;
-  /** Validation batch size (default DATA.BATCH_SIZE). */
-  readonly valBatch?: number;
   readonly onSkip?: (reason: string) => void;
 }
 
@@ -88,43 +64,12 @@ export interface ImageFolderDataOptions {
  * ```
  */
 export function imageFolderData(o: ImageFolderDataOptions): TrainData {
-  const loader = new SampleLoader({
+  const loader = fileSampleLoader({
     settings: o.settings,
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.onSkip ? { onSkip: o.onSkip } : {}),
   });
-  let batch = 0;
-  return {
-    get steps() {
-      return batch ? Math.floor(o.train.length / batch) : 0;
-    },
-    classes: o.classes,
-    get skipped() {
-      return loader.skippedCount;
-    },
-    check(input, numClasses, b) {
-      const size = o.settings.size;
-      if (input[1] !== size || input[2] !== size) {
-        throw new FlattenError('config', `DATA.IMG_SIZE ${size} differs from the model's input ${input[1]}×${input[2]}; set them equal`);
-      }
-      if (numClasses !== o.classes.length) {
-        throw new FlattenError(
-          'config',
-          `the data has ${o.classes.length} classes but the model ${numClasses}; MODEL.NUM_CLASSES must follow train/`,
-        );
-      }
-      if (o.train.length < b) {
-        throw new FlattenError(
-          'input',
-          `train/ holds ${o.train.length} images, fewer than one batch of ${b} (DATA.BATCH_SIZE); lower it with --opts DATA.BATCH_SIZE N`,
-        );
-      }
-      batch = b;
-    },
-    epoch: (epoch, from) => loader.trainEpoch(o.train, { batch, seed: o.seed, epoch, startStep: from }),
-    validation: () => (o.val ? loader.valEpoch(o.val, o.valBatch ?? batch) : null),
-    close: () => loader.close(),
-  };
+  return samplesData({ ...o, loader });
 }
 
 /** The two halves of a `--data` folder. */

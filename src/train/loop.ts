@@ -19,7 +19,7 @@ import { FlattenError } from '../util/errors.js';
 import { readResumeCheckpoint, trainingCheckpoint } from './checkpoint.js';
 import type { ConfigTree } from './config.js';
 import { smoothedTargets } from './criterion.js';
-import type { TrainData } from './data.js';
+import type { TrainData } from './train_data.js';
 import { parseFreeze } from './freeze.js';
 import { initialWeights } from './init.js';
 import { mixupBatch } from './mixup.js';

@@ -32,3 +32,12 @@ export { evalImage, evalTransform, toNormalizedTensor, type TransformOptions } f
 export type { RgbImage } from '../preprocess/image.js';
 export { attentionRows, locateToken, rowOnStage, stageGrid, type AttentionRows, type AttentionSelection } from '../analysis/attention.js';
 export { overlay } from '../analysis/draw.js';
+export { WebTrainer, type WebTrainerOptions, type WebTrainInfo, type WebTrainHooks, type WebStart } from './train.js';
+export { fitPart, trainingMemory } from './memory.js';
+export { webStepRuntime } from '../runtime/web.js';
+export { encodeSafetensors } from '../checkpoint/safetensors.js';
+export { exportOnnx } from '../model_base.js';
+export { torchArchive } from '../checkpoint/torch_save.js';
+export { isImageName, walkOrder, type Sample } from '../data/sample.js';
+export type { StepRecord } from '../train/trainer.js';
+export type { EpochRecord } from '../train/loop.js';

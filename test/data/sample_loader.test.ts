@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listImageFolder, type Sample } from '../../src/classify/dataset.js';
-import { epochOrder, type LabeledBatch, SampleLoader } from '../../src/data/sample_loader.js';
+import { epochOrder, type LabeledBatch, type SampleLoader } from '../../src/data/sample_loader.js';
+import { fileSampleLoader } from '../../src/data/worker_pool.js';
 import { makeImageFolder, officialTransform } from '../helpers/image_folder.js';
 
 const SETTINGS = officialTransform(40);
@@ -26,7 +27,7 @@ async function collect(it: AsyncIterable<LabeledBatch>): Promise<LabeledBatch[]>
 describe('the ImageFolder loader', () => {
   const loaders: SampleLoader[] = [];
   const make = (workers: number, onSkip?: (r: string) => void) => {
-    const l = new SampleLoader({ settings: SETTINGS, workers, ...(onSkip ? { onSkip } : {}) });
+    const l = fileSampleLoader({ settings: SETTINGS, workers, ...(onSkip ? { onSkip } : {}) });
     loaders.push(l);
     return l;
   };

@@ -2,8 +2,7 @@
  * `flatten-vit export`: the model as a standard ONNX file for any runtime.
  */
 import { openCheckpoint } from '../../checkpoint/open.js';
-import { serializeModel } from '../../graph/onnx.js';
-import { checkFit, weightLookup } from '../../model.js';
+import { exportOnnx } from '../../model_base.js';
 import { defineModel } from '../../models/define.js';
 import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
@@ -34,13 +33,8 @@ Example:
     const def = defineModel(resolveArchitectureSpec(arch));
     const sd = openCheckpoint(checkpoint, { ema: v.ema === true });
     try {
-      const mapping = checkFit(def, sd);
       const warnings: string[] = [];
-      const bytes = serializeModel(def.graph, weightLookup(sd, mapping, warnings), {
-        batch: positiveInt(v, 'batch', 'export'),
-        name: def.arch.name,
-        metadata: { arch: def.arch.name, family: def.arch.family.name, args: JSON.stringify(def.arch.args), source: 'flatten-vit' },
-      });
+      const bytes = exportOnnx(def, sd, warnings, positiveInt(v, 'batch', 'export'));
       for (const w of warnings) tell(`warning: ${w}`);
       const files = new OutputSet();
       files.add(out, bytes);

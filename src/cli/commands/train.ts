@@ -7,10 +7,11 @@ import { fetchPretrained, isPretrainedName } from '../../hub/download.js';
 import { PRETRAINED } from '../../hub/pretrained.js';
 import { trainingArchitecture } from '../../train/architecture.js';
 import { listBatches } from '../../train/batches.js';
+import { resolveArchitectureSpec } from '../../models/config_file.js';
 import { loadConfig } from '../../train/config_file.js';
 import { batchFolderData, imageFolderData, listDataFolder, type TrainData } from '../../train/data.js';
 import { epochJson, type InitialWeights, train } from '../../train/run.js';
-import { defaultWorkers } from '../../data/sample_loader.js';
+import { defaultWorkers } from '../../data/worker_pool.js';
 import { trainSettings, transformSettings } from '../../train/settings.js';
 import type { StepRecord } from '../../train/trainer.js';
 import { FlattenError } from '../../util/errors.js';
@@ -121,7 +122,7 @@ Examples:
     let config = loadConfig(cfgFile, positionals);
     if (split && !config.explicit.has('MODEL.NUM_CLASSES'))
       config = loadConfig(cfgFile, [...positionals, 'MODEL.NUM_CLASSES', String(split.classes.length)]);
-    const arch = trainingArchitecture(config, v.arch as string | undefined);
+    const arch = trainingArchitecture(config, typeof v.arch === 'string' ? resolveArchitectureSpec(v.arch) : undefined);
     const settings = trainSettings(config, { emaDecay: v['model-ema'] === true ? decay : null });
     const runSeed = seed ?? (config.tree.SEED as number);
     const batches = batchesDir === undefined ? [] : listBatches(batchesDir);

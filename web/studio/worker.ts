@@ -1,0 +1,240 @@
+/**
+ * The training page's worker: runs the official training step with `WebTrainer` on the images and
+ * the run kept in storage (store.ts), so the page stays responsive. Every step, epoch and checkpoint
+ * is reported to the page as an event and written to the run record, so a reload resumes where the
+ * last checkpoint left off.
+ */
+import { parse } from 'yaml';
+import {
+  decodeImage,
+  defineModel,
+  encodeSafetensors,
+  evalTransform,
+  exportOnnx,
+  FlattenError,
+  MemorySource,
+  readCheckpoint,
+  resolveArchitecture,
+  topK,
+  WebModel,
+  WebTrainer,
+} from '../../src/web/index.js';
+import type { Event, Request, RunRecord } from './protocol.js';
+import { getRun, imageBytes, updateRun } from './store.js';
+
+const post = (e: Event, transfer: Transferable[] = []) => self.postMessage(e, { transfer });
+
+/** One line for the page: flatten-vit's own message, or the first line of anything else. */
+function message(e: unknown): string {
+  if (e instanceof FlattenError) return e.message;
+  const text = e instanceof Error ? e.message : String(e);
+  if (/out of memory|allocation failed|Device lost|GPUDevice/i.test(text))
+    return `the device ran out of memory or was lost (${text.split('\n')[0]}); the last checkpoint is kept — resume with a smaller batch`;
+  return `unexpected error: ${text.split('\n')[0]}`;
+}
+
+let trainer: WebTrainer | null = null;
+/** The model the Try panel classifies with, built from the checkpoint it was made from. */
+let tryModel: { checkpoint: Blob; model: WebModel } | null = null;
+
+/** The config overrides of a run: the recipe, then what augmentation off turns off. */
+function optsOf(run: RunRecord): { docs: string[]; warnings: string[] } {
+  const docs: string[] = [];
+  if (run.request.recipe) {
+    const doc = parse(run.request.recipe.text) as unknown;
+    if (doc !== null && (typeof doc !== 'object' || Array.isArray(doc)))
+      throw new FlattenError('input', `${run.request.recipe.name}: expected a mapping of official config keys`);
+    const flat = (node: Record<string, unknown>, prefix: string): void => {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'BASE') continue;
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) flat(v as Record<string, unknown>, key);
+        else docs.push(key, JSON.stringify(v));
+      }
+    };
+    if (doc) flat(doc as Record<string, unknown>, '');
+  }
+  const off = run.request.augment
+    ? []
+    : ['AUG.AUTO_AUGMENT', 'none', 'AUG.COLOR_JITTER', '0', 'AUG.REPROB', '0', 'AUG.MIXUP', '0', 'AUG.CUTMIX', '0'];
+  return { docs: [...docs, ...run.request.opts, ...off], warnings: [] };
+}
+
+async function start(resume: boolean): Promise<void> {
+  const run = await getRun();
+  if (!run) throw new FlattenError('usage', 'no run is set up; add classes and images, then Start');
+  if (resume && !run.checkpoint) throw new FlattenError('usage', 'the run has no checkpoint yet to resume from; start it again');
+  await trainer?.release();
+  trainer = null;
+  const { request: r, samples } = run;
+  let skipped = 0;
+  const from = resume
+    ? { kind: 'resume' as const, bytes: new Uint8Array(await run.checkpoint!.arrayBuffer()), name: 'last.pth' }
+    : r.checkpoint
+      ? { kind: 'checkpoint' as const, bytes: new Uint8Array(await r.checkpoint.blob.arrayBuffer()), name: r.checkpoint.name }
+      : { kind: 'scratch' as const };
+  const t = await WebTrainer.create({
+    arch: r.arch,
+    classes: samples.classes,
+    train: samples.train,
+    val: samples.val,
+    read: (key) => imageBytes(Number(key)),
+    opts: optsOf(run).docs,
+    emaDecay: r.emaDecay,
+    start: from,
+    ...(r.freeze !== 'full' ? { freeze: r.freeze } : {}),
+    seed: r.seed,
+    backend: r.backend,
+    augment: r.augment,
+    onWarning: (m) => post({ kind: 'warning', message: m }),
+    onSkip: (reason) => post({ kind: 'skipped', count: ++skipped, message: reason }),
+  });
+  trainer = t;
+  const info = t.info;
+  post({
+    kind: 'started',
+    backend: info.runtime.backend,
+    threads: info.runtime.threads,
+    ...(info.runtime.adapter ? { adapter: info.runtime.adapter } : {}),
+    ...(info.runtime.notice ? { notice: info.runtime.notice } : {}),
+    batch: info.batch,
+    part: info.part,
+    stepsPerEpoch: info.stepsPerEpoch,
+    totalEpochs: info.totalEpochs,
+    startEpoch: info.startEpoch,
+    startStep: info.startStep,
+  });
+  await updateRun((rec) => {
+    rec.status = 'running';
+    delete rec.error;
+    // a resumed run redoes what came after its checkpoint: the history goes back to it as well
+    const at = resume ? (rec.at ?? { epoch: 0, stepInEpoch: 0 }) : { epoch: 0, stepInEpoch: 0 };
+    rec.steps = resume ? rec.steps.filter((s) => s.epoch - 1 < at.epoch || (s.epoch - 1 === at.epoch && s.step <= at.stepInEpoch)) : [];
+    rec.epochs = resume ? rec.epochs.filter((e) => e.epoch <= at.epoch) : [];
+  });
+  let losses: number[] = [];
+  let window = { t: performance.now(), images: 0 };
+  let pendingSteps: RunRecord['steps'] = [];
+  const result = await t.run({
+    onStep: (rec, steps) => {
+      losses.push(rec.loss);
+      window.images += info.batch;
+      const now = performance.now();
+      const point = { epoch: rec.epoch + 1, step: rec.step + 1, loss: rec.loss, lr: rec.lr, gradNorm: rec.gradNorm };
+      pendingSteps.push(point);
+      post({
+        kind: 'step',
+        point,
+        steps,
+        imagesPerSecond: (window.images * 1000) / Math.max(1, now - window.t),
+        downloadedBytes: t.downloadedBytes,
+      });
+    },
+    onEpoch: async (e) => {
+      const point = {
+        epoch: e.epoch,
+        trainLoss: losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length),
+        lr: pendingSteps.length ? pendingSteps[pendingSteps.length - 1].lr : 0,
+        valLoss: e.val?.loss ?? null,
+        valAcc1: e.val?.acc1 ?? null,
+        valAcc5: e.val?.acc5 ?? null,
+        confusion: e.val ? e.val.confusion.map((row) => [...row]) : null,
+        seconds: e.seconds,
+      };
+      losses = [];
+      window = { t: performance.now(), images: 0 };
+      await updateRun((rec) => rec.epochs.push(point));
+      post({ kind: 'epoch', point });
+    },
+    onCheckpoint: async (pth, at) => {
+      const steps = pendingSteps;
+      pendingSteps = [];
+      await updateRun((rec) => {
+        rec.checkpoint = pth;
+        rec.at = { epoch: at.epoch, stepInEpoch: at.stepInEpoch };
+        rec.steps.push(...steps);
+      });
+      post({ kind: 'saved', epoch: at.epoch, stepInEpoch: at.stepInEpoch });
+    },
+  });
+  const status = result.stopped ? 'stopped' : 'done';
+  await updateRun((rec) => (rec.status = status));
+  post({ kind: 'ended', status });
+}
+
+/** The top-5 of an image under the run's last checkpoint, with the run's class names. */
+async function classify(image: Blob, name: string): Promise<void> {
+  const run = await getRun();
+  if (!run?.checkpoint) throw new FlattenError('usage', 'no trained checkpoint yet: train at least one epoch first');
+  if (tryModel?.checkpoint !== run.checkpoint) {
+    await tryModel?.model.dispose();
+    const arch = {
+      family: resolveArchitecture(run.request.arch).family.name,
+      args: { ...resolveArchitecture(run.request.arch).args, num_classes: run.samples.classes.length },
+    };
+    tryModel = {
+      checkpoint: run.checkpoint,
+      model: await WebModel.load(arch, run.checkpoint, { backend: 'wasm', name: 'last.pth' }),
+    };
+  }
+  const size = tryModel.model.inputShape[1];
+  const x = evalTransform(decodeImage(new Uint8Array(await image.arrayBuffer()), name), { size });
+  const { logits } = await tryModel.model.predict(x);
+  post({ kind: 'classified', top: topK(logits.data, Math.min(5, run.samples.classes.length), run.samples.classes) });
+}
+
+/** The last checkpoint's weights as safetensors or ONNX. */
+async function exportAs(format: 'safetensors' | 'onnx'): Promise<void> {
+  const run = await getRun();
+  if (!run?.checkpoint) throw new FlattenError('usage', 'no trained checkpoint yet: train at least one epoch first');
+  const sd = readCheckpoint(new MemorySource(new Uint8Array(await run.checkpoint.arrayBuffer()), 'last.pth'));
+  try {
+    let bytes: Uint8Array;
+    if (format === 'safetensors')
+      bytes = encodeSafetensors(new Map([...sd.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.read() }])));
+    else {
+      const base = resolveArchitecture(run.request.arch);
+      const def = defineModel(
+        resolveArchitecture({ family: base.family.name, args: { ...base.args, num_classes: run.samples.classes.length } }),
+      );
+      bytes = exportOnnx(def, sd, [], undefined, { classes: JSON.stringify(run.samples.classes) });
+    }
+    post({ kind: 'exported', format, bytes }, [bytes.buffer as ArrayBuffer]);
+  } finally {
+    sd.close();
+  }
+}
+
+async function handle(r: Request): Promise<void> {
+  switch (r.type) {
+    case 'start':
+      return start(r.resume);
+    case 'pause':
+      trainer?.pause();
+      await updateRun((rec) => (rec.status = 'paused'));
+      return;
+    case 'resume':
+      trainer?.resume();
+      await updateRun((rec) => (rec.status = 'running'));
+      return;
+    case 'stop':
+      trainer?.stop();
+      return;
+    case 'classify':
+      return classify(r.image, r.name);
+    case 'export':
+      return exportAs(r.format);
+  }
+}
+
+/** onnxruntime-web's WASM threads are workers started from this same bundle, named `em-pthread`. */
+const isOrtThread = self.name.startsWith('em-pthread');
+
+if (!isOrtThread)
+  self.onmessage = (e: MessageEvent<Request>) => {
+    handle(e.data).catch(async (err) => {
+      const text = message(err);
+      if (e.data.type === 'start') await updateRun((rec) => ((rec.status = 'failed'), (rec.error = text))).catch(() => undefined);
+      post({ kind: 'error', message: text });
+    });
+  };
