@@ -180,11 +180,9 @@ export async function trainEpochs(trainer: Trainer, data: TrainData, fromStep: n
         : smoothedTargets(labels, K, settings.labelSmoothing, source);
       let rec: StepRecord;
       try {
-        rec = await trainer.step(x, targets, idx, source, (grads) => {
-          if (!gradsWanted) return;
-          gradsWanted = false;
-          h.onFirstGradients!(grads);
-        });
+        const first = gradsWanted ? h.onFirstGradients : undefined;
+        gradsWanted = false;
+        rec = await trainer.step(x, targets, idx, source, first);
       } catch (e) {
         if (e instanceof FlattenError && e.code === 'training')
           throw new FlattenError('training', `${e.message}; the run stops, ${h.kept?.() ?? 'no checkpoint was kept'}`);

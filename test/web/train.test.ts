@@ -35,6 +35,7 @@ interface StudioState {
   started: { backend: string; part: number; batch: number } | null;
   epochs: { epoch: number; trainLoss: number; valAcc1: number | null }[];
   downloadedBytes: number[];
+  gpuReads: { maps: number; bytes: number }[];
   top: { label: string; score: number }[] | null;
   error: string | null;
   events: number;
@@ -199,8 +200,13 @@ describe.each(BACKENDS)('the training page on %s', (backend) => {
       // per step, only the loss and the gradient norm (4 bytes each) come back from the GPU
       const perStep = s.downloadedBytes.slice(1).map((b, i) => b - s.downloadedBytes[i]);
       const within = perStep.filter((_, i) => steps[i + 1].epoch === steps[i].epoch);
-      console.log(`[e2e] webgpu: bytes read back per step within an epoch: ${[...new Set(within)].join(', ')}`);
+      const maps = s.gpuReads.slice(1).map((r, i) => ({ maps: r.maps - s.gpuReads[i].maps, bytes: r.bytes - s.gpuReads[i].bytes }));
+      const mapsWithin = maps.filter((_, i) => steps[i + 1].epoch === steps[i].epoch);
+      console.log(
+        `[e2e] webgpu: per step within an epoch, onnxruntime returned ${[...new Set(within)].join(', ')} bytes; GPU buffers mapped for reading: ${[...new Set(mapsWithin.map((m) => `${m.maps} (${m.bytes} bytes)`))].join(', ')}`,
+      );
       expect(new Set(within)).toEqual(new Set([8]));
+      for (const m of mapsWithin) expect(m.maps).toBeLessThanOrEqual(2);
     }
     // the downloaded checkpoint, in Node
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-pth')]);

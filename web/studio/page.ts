@@ -37,6 +37,7 @@ const state = {
   started: null as Extract<Event, { kind: 'started' }> | null,
   epochs: [] as RunRecord['epochs'],
   downloadedBytes: [] as number[],
+  gpuReads: [] as { maps: number; bytes: number }[],
   top: null as { label: string; score: number }[] | null,
   error: null as string | null,
   /** Events handled so far (the test waits on these). */
@@ -415,6 +416,7 @@ async function startRun(): Promise<void> {
   state.epochs = [];
   state.run = { status: 'running', epochs: 0, steps: [] };
   state.downloadedBytes = [];
+  state.gpuReads = [];
   setRunning(true);
   $('run-status').textContent = 'building the training graph…';
   newWorker();
@@ -464,6 +466,7 @@ function onEvent(e: Event): void {
     case 'step': {
       state.run?.steps.push(e.point);
       state.downloadedBytes.push(e.downloadedBytes);
+      state.gpuReads.push(e.gpuReads);
       const done = (e.point.epoch - 1) * e.steps + e.point.step;
       const bar = $<HTMLProgressElement>('run-progress');
       bar.value = stepsTotal ? done / stepsTotal : 0;

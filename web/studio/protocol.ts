@@ -91,7 +91,15 @@ export type Event =
       startEpoch: number;
       startStep: number;
     }
-  | { kind: 'step'; point: StepPoint; steps: number; imagesPerSecond: number; downloadedBytes: number }
+  | {
+      kind: 'step';
+      point: StepPoint;
+      steps: number;
+      imagesPerSecond: number;
+      /** Bytes onnxruntime returned to the CPU so far, and GPU buffers mapped for reading (count, bytes). */
+      downloadedBytes: number;
+      gpuReads: { maps: number; bytes: number };
+    }
   | { kind: 'epoch'; point: EpochPoint }
   | { kind: 'saved'; epoch: number; stepInEpoch: number }
   | { kind: 'ended'; status: 'done' | 'stopped' }

@@ -24,6 +24,25 @@ import { getRun, imageBytes, updateRun } from './store.js';
 
 const post = (e: Event, transfer: Transferable[] = []) => self.postMessage(e, { transfer });
 
+/**
+ * Every read of GPU memory, counted where WebGPU performs it (GPUBuffer.mapAsync for reading), apart
+ * from what onnxruntime's wrapper counts: the page shows it, and the end-to-end test holds it to the
+ * loss and gradient norm per step.
+ */
+const gpuReads = { maps: 0, bytes: 0 };
+type Mappable = { mapAsync(mode: number, offset?: number, size?: number): Promise<void>; size: number };
+const gpuBuffer = (globalThis as unknown as { GPUBuffer?: { prototype: Mappable } }).GPUBuffer;
+if (gpuBuffer) {
+  const map = gpuBuffer.prototype.mapAsync;
+  gpuBuffer.prototype.mapAsync = function (this: Mappable, mode: number, offset?: number, size?: number) {
+    if (mode & 1) {
+      gpuReads.maps++;
+      gpuReads.bytes += size ?? this.size - (offset ?? 0);
+    }
+    return map.call(this, mode, offset, size);
+  };
+}
+
 /** One line for the page: flatten-vit's own message, or the first line of anything else. */
 function message(e: unknown): string {
   if (e instanceof FlattenError) return e.message;
@@ -128,6 +147,7 @@ async function start(resume: boolean): Promise<void> {
         steps,
         imagesPerSecond: (window.images * 1000) / Math.max(1, now - window.t),
         downloadedBytes: t.downloadedBytes,
+        gpuReads: { ...gpuReads },
       });
     },
     onEpoch: async (e) => {
