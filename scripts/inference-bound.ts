@@ -11,6 +11,7 @@
  */
 import { floorRate, necessaryWork } from '../src/bench/floor.js';
 import { gemmRate } from '../src/bench/gemm.js';
+import { createSession } from '../src/runtime/session.js';
 import { benchModel } from '../src/bench/throughput.js';
 import type { GraphNode } from '../src/graph/graph.js';
 import { resolveArchitectureSpec } from '../src/models/config_file.js';
@@ -38,7 +39,7 @@ for (const [label, keep] of parts) {
 }
 const m = model.results[0];
 rows.push(['the model', m.latency_ms, m.gflops]);
-const dense = Math.max(model.gemm_gflops, (await gemmRate(threads, 2)).gflops);
+const dense = Math.max(model.gemm_gflops, (await gemmRate((b) => createSession(b, { threads }), 2)).gflops);
 console.log(`${arch}, batch ${batch}, ${threads} threads; dense GEMM ${dense.toFixed(0)} GFLOP/s`);
 for (const [label, ms, gflops] of rows)
   console.log(

@@ -3,7 +3,8 @@
  * picture to see one token's attention. All model work happens in the worker (`worker.ts`).
  */
 import { overlay } from '../src/analysis/draw.js';
-import { registeredNames, type ArchitectureConfig } from '../src/models/registry.js';
+import { registeredNames, resolveArchitecture, type ArchitectureConfig } from '../src/models/registry.js';
+import { getRun } from './studio/store.js';
 import type { RgbImage } from '../src/preprocess/image.js';
 import type { WebBackend } from '../src/runtime/web.js';
 import { InferenceWorker } from './client.js';
@@ -331,5 +332,22 @@ async function bench(arch: string, threads: number, seconds = 10): Promise<Bench
   }
 }
 
+/** `?trained=1`: the model the training page trained last, from its checkpoint in browser storage. */
+async function openTrained(): Promise<void> {
+  const run = await getRun();
+  if (!run?.checkpoint) return showError('the training page has no trained checkpoint in this browser yet');
+  const base = resolveArchitecture(run.request.arch);
+  config = {
+    arch: { family: base.family.name, args: { ...base.args, num_classes: run.samples.classes.length } },
+    name: run.request.archName,
+  };
+  const arch = $<HTMLSelectElement>('arch');
+  arch.value = CUSTOM;
+  arch.options[arch.options.length - 1].text = `trained: ${run.request.archName}`;
+  checkpoint = { source: run.checkpoint, name: 'trained.pth' };
+  await loadModel();
+}
+
 setup();
+if (new URLSearchParams(location.search).get('trained')) void openTrained();
 Object.assign(window, { flattenDemo: { state, bench } });

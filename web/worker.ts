@@ -102,7 +102,7 @@ async function classify(r: Extract<Request, { type: 'classify' }>): Promise<Clas
   const { logits } = await model.predict(x);
   const latencyMs = performance.now() - t0;
   input = x;
-  return { top: topK(logits.data, 5), logits: logits.data, latencyMs, seen };
+  return { top: topK(logits.data, Math.min(5, logits.data.length), model.classNames), logits: logits.data, latencyMs, seen };
 }
 
 /** The grid of the keys: the stage grid, or a coarser one when the keys are spatially reduced (PVT). */

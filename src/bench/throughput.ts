@@ -12,6 +12,7 @@ import { defineModel } from '../models/define.js';
 import { randomWeights } from '../models/init.js';
 import { resolveArchitectureSpec } from '../models/config_file.js';
 import type { Tensor } from '../tensor.js';
+import { createSession } from '../runtime/session.js';
 import { requireWebGpu } from '../runtime/webgpu.js';
 import { floorRate } from './floor.js';
 import { gemmRate } from './gemm.js';
@@ -128,7 +129,7 @@ export async function benchModel(arch: ArchitectureSpec, opts: BenchOptions = {}
       .gflops;
   }
   opts.onStep?.('GEMM rate');
-  const gemm = await gemmRate(threads, Math.min(2, seconds));
+  const gemm = await gemmRate((b) => createSession(b, { threads }), Math.min(2, seconds));
   for (const r of results) {
     r.fraction_of_gemm = r.gflops / gemm.gflops;
     r.fraction_of_floor = floor === null ? null : r.gflops / floor;

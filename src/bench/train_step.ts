@@ -13,7 +13,7 @@ import type { Architecture } from '../models/registry.js';
 import { loadConfig } from '../train/config_file.js';
 import { smoothedTargets } from '../train/criterion.js';
 import { initialWeights } from '../train/init.js';
-import { nodeStepRuntime } from '../runtime/session.js';
+import { createSession, nodeStepRuntime } from '../runtime/session.js';
 import { trainSettings } from '../train/settings.js';
 import { Trainer } from '../train/trainer.js';
 import { gemmRate } from './gemm.js';
@@ -78,7 +78,7 @@ export async function benchTrainStep(
   const ips = (batch * 1000) / t.medianMs;
   const gflops = (2 * 3 * countMacs(def.graph) * ips) / 1e9;
   opts.onStep?.('GEMM rate');
-  const gemm = await gemmRate(threads, 2);
+  const gemm = await gemmRate((b) => createSession(b, { threads }), 2);
   return {
     arch: arch.name,
     batch,

@@ -13,7 +13,7 @@ import type { Sample, SampleJob, SampleResult } from './sample.js';
 
 /** A batch of model inputs with their class indices. */
 export interface LabeledBatch {
-  /** (B, 3, size, size) */
+  /** (B, 3, size, size), or (B, C) for features. */
   readonly x: Tensor;
   /** (B,) class indices. */
   readonly labels: Float32Array;
@@ -23,8 +23,8 @@ export interface LabeledBatch {
 
 /** Options of {@link SampleLoader}. */
 export interface SampleLoaderOptions {
-  /** The input size the transforms make (DATA.IMG_SIZE). */
-  readonly size: number;
+  /** The shape of one sample's input: (3, DATA.IMG_SIZE, DATA.IMG_SIZE) for images. */
+  readonly shape: readonly number[];
   /** Loads one sample (sample.ts does the decoding and transforms). */
   readonly run: (job: SampleJob) => Promise<SampleResult>;
   /** Stops whatever `run` started (worker threads). */
@@ -120,8 +120,8 @@ export class SampleLoader {
     batch: number,
     dropLast: boolean,
   ): AsyncGenerator<LabeledBatch> {
-    const size = this.o.size;
-    const per = 3 * size * size;
+    const shape = this.o.shape;
+    const per = shape.reduce((a, d) => a * d, 1);
     let x = new Float32Array(batch * per);
     let labels = new Float32Array(batch);
     let n = 0;
@@ -131,13 +131,13 @@ export class SampleLoader {
       x.set(it.x, n * per);
       labels[n++] = it.target;
       if (n === batch) {
-        yield { x: { shape: [batch, 3, size, size], data: x }, labels, source };
+        yield { x: { shape: [batch, ...shape], data: x }, labels, source };
         x = new Float32Array(batch * per);
         labels = new Float32Array(batch);
         n = 0;
       }
     }
-    if (n > 0 && !dropLast) yield { x: { shape: [n, 3, size, size], data: x.slice(0, n * per) }, labels: labels.slice(0, n), source };
+    if (n > 0 && !dropLast) yield { x: { shape: [n, ...shape], data: x.slice(0, n * per) }, labels: labels.slice(0, n), source };
   }
 
   /** Stops the runner's workers. */

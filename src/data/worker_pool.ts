@@ -114,7 +114,7 @@ export function fileSampleLoader(o: {
 }): SampleLoader {
   const pool = new WorkerPool(o.settings, o.workers ?? defaultWorkers());
   return new SampleLoader({
-    size: o.settings.size,
+    shape: [3, o.settings.size, o.settings.size],
     run: (job) => pool.run(job),
     close: () => pool.close(),
     ...(o.onSkip ? { onSkip: o.onSkip } : {}),

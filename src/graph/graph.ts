@@ -285,6 +285,33 @@ export class Graph {
     this.nodes.unshift(...this.nodes.splice(start));
   }
 
+  /**
+   * Feeds `v` as a new input `name` instead of computing it (a head trained on cached features: `v` is
+   * the features), and drops every node and input that no output needs any more. Call it before the
+   * outputs that should survive are declared, and before differentiating.
+   */
+  feedInstead(v: Value, name: string, keep: readonly Value[]): void {
+    const at = this.nodes.findIndex((n) => n.outputs.includes(v));
+    if (at < 0) throw new Error(`internal: ${v} is not computed by a node`);
+    this.fixedInput(name, this.shape(v));
+    this.nodes[at] = { op: 'Identity', name: `${v}/fed`, inputs: [name], outputs: [v], attrs: {}, domain: '' };
+    const needed = new Set<Value>(keep);
+    const kept: GraphNode[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      if (!n.outputs.some((o) => needed.has(o))) {
+        for (const o of n.outputs) this.usedNames.delete(o);
+        continue;
+      }
+      kept.push(n);
+      for (const x of n.inputs) needed.add(x);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const unused = this.inputs.filter((i) => !needed.has(i.name));
+    for (const i of unused) this.usedNames.delete(i.name);
+    this.inputs.splice(0, this.inputs.length, ...this.inputs.filter((i) => needed.has(i.name)));
+  }
+
   /** Declares `v` as a model output called `name`. */
   output(v: Value, name: string, dtype: 'float32' | 'float64' = 'float32'): void {
     const out = this.node('Identity', [v], {}, [this.shape(v)], name)[0];

@@ -9,7 +9,6 @@
  */
 import { Graph, type ParamSpec } from '../graph/graph.js';
 import { serializeModel } from '../graph/onnx.js';
-import { INPUT_NAME } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
 import { orderedParams } from '../models/state_order.js';
 import type { DeviceTensor, StepRuntime, StepSession } from '../runtime/types.js';
@@ -21,7 +20,7 @@ import { allBuffers, type FlatBuffer, pack, paramLayout, type ParamLayout, unpac
 import { type ParamGroup, type ParamState, paramGroups } from './optimizer.js';
 import { initialRates, learningRates, type ScheduleSettings } from './schedule.js';
 import type { TrainSettings } from './settings.js';
-import { defineEvalGraph, defineTrainingGraph, flatGradName, TARGETS_NAME, type TrainingGraph } from './training_graph.js';
+import { defineEvalGraph, defineTrainingGraph, FEATURES_NAME, flatGradName, TARGETS_NAME, type TrainingGraph } from './training_graph.js';
 import { defineUpdateGraph, nextName, stateKinds, updateScalars, type UpdateGraph } from './update_graph.js';
 import { validate, type Validation } from './validate.js';
 
@@ -68,6 +67,8 @@ export interface TrainerOptions {
   readonly seed?: number;
   /** Parameters kept fixed (see freeze.ts). */
   readonly frozen?: (p: ParamSpec) => boolean;
+  /** Train the head alone on features (see `TrainingGraphOptions.fromFeatures`): batches are (B, C) features. */
+  readonly fromFeatures?: boolean;
   /**
    * Images per run of the training graph (default: the whole batch). A smaller part divides the batch;
    * the parts' gradients are summed before the update, which then equals the whole batch's.
@@ -162,6 +163,7 @@ export class Trainer {
       batch: part,
       lossBatch: B,
       ...(o.frozen ? { frozen: o.frozen } : {}),
+      ...(o.fromFeatures ? { fromFeatures: true } : {}),
       layout: (g, trained, fixed) => {
         // the official groups hold every parameter not frozen, those the forward pass never reads too
         // (AdamW skips them); the buffers of the groups hold the trained ones
@@ -228,7 +230,7 @@ export class Trainer {
   /** Checks a batch against the graph's fixed shapes. */
   private checkBatch(x: Tensor, targets: Float32Array, where: string): void {
     const want = [this.settings.batch, ...this.graph.inputShape];
-    if (x.shape.length !== 4 || x.shape.some((d, i) => d !== want[i])) {
+    if (x.shape.length !== want.length || x.shape.some((d, i) => d !== want[i])) {
       throw new FlattenError('input', `${where}: expected images of shape (${want.join(', ')}), found (${x.shape.join(', ')})`);
     }
     if (targets.length !== this.settings.batch * this.graph.numClasses) {
@@ -271,7 +273,7 @@ export class Trainer {
       for (let start = 0; start < B; start += part) {
         const feeds: Record<string, Tensor | DeviceTensor> = {
           ...this.weightFeeds(this.train.inputs!),
-          [INPUT_NAME]: { shape: [part, ...x.shape.slice(1)], data: x.data.subarray(start * per, (start + part) * per) },
+          [this.graph.inputName]: { shape: [part, ...x.shape.slice(1)], data: x.data.subarray(start * per, (start + part) * per) },
           [TARGETS_NAME]: { shape: [part, K], data: targets.subarray(start * K, (start + part) * K) },
         };
         this.graph.graph.dropPaths.forEach((d, i) => (feeds[d.name] = { shape: d.shape, data: masks[i].subarray(start, start + part) }));
@@ -356,7 +358,7 @@ export class Trainer {
     const batch = Math.max(n, this.settings.batch);
     let runner = this.evaluators.get(batch);
     if (!runner) {
-      const g = defineEvalGraph(this.graph.arch, batch, this.layout);
+      const g = defineEvalGraph(this.graph.arch, batch, this.layout, this.graph.inputName === FEATURES_NAME);
       runner = this.runtime
         .createSession(serializeModel(g, noWeights), [])
         .then((session) => ({ session, device: [], inputs: inputsOf(g) }));
@@ -369,7 +371,7 @@ export class Trainer {
       data = new Float32Array(batch * per);
       data.set(x.data);
     }
-    const feeds = { ...this.weightFeeds(inputs!, ema), [INPUT_NAME]: { shape: [batch, ...x.shape.slice(1)], data } };
+    const feeds = { ...this.weightFeeds(inputs!, ema), [this.graph.inputName]: { shape: [batch, ...x.shape.slice(1)], data } };
     const { logits } = (await session.run(feeds, { host: ['logits'], device: [] })).host;
     const K = logits.shape[1];
     return { shape: [n, K], data: logits.data.subarray(0, n * K) };

@@ -34,6 +34,12 @@ export interface TrainingGraphOptions {
    */
   layout?: (g: Graph, trained: readonly ParamSpec[], fixed: readonly ParamSpec[]) => ParamLayout;
   /**
+   * Train the head alone on the pooled features it reads (input `features` (B, C) instead of images):
+   * a linear probe of a frozen backbone whose features were computed once. Needs `frozen` to keep
+   * every parameter before the head.
+   */
+  fromFeatures?: boolean;
+  /**
    * The batch the loss averages over, when it is larger than the graph's (gradient accumulation: each
    * part then contributes its share, and the parts' gradients and losses add up to the whole batch's).
    */
@@ -45,8 +51,10 @@ export interface TrainingGraph {
   readonly arch: Architecture;
   readonly graph: Graph;
   readonly batch: number;
-  /** (C, H, W) of one image. */
-  readonly inputShape: readonly [number, number, number];
+  /** The input the batches are fed to: `pixel_values`, or `features` for a head trained on features. */
+  readonly inputName: string;
+  /** (C, H, W) of one image, or (C) of one image's features. */
+  readonly inputShape: readonly number[];
   readonly numClasses: number;
   /** Every parameter of the model, in declaration order. */
   readonly params: readonly ParamSpec[];
@@ -59,6 +67,9 @@ export interface TrainingGraph {
   /** The flat buffers, when the graph was built with a layout. */
   readonly layout: ParamLayout | null;
 }
+
+/** Name of the input of a graph that starts from the pooled features (`fromFeatures`). */
+export const FEATURES_NAME = 'features';
 
 /** The graph output holding a parameter's gradient. */
 export const gradName = (param: string): string => `grad.${param}`;
@@ -111,13 +122,20 @@ function flatGradients(g: Graph, slots: ParamLayout['groups'][number]['slots'], 
   );
 }
 
-/** The forward pass of a graph whose parameters are inputs and whose batch is fixed. */
-function forward(arch: Architecture, batch: number, where: string) {
+/**
+ * The forward pass of a graph whose parameters are inputs and whose batch is fixed: from the images,
+ * or with `fromFeatures` only the head, from the features.
+ */
+function forward(arch: Architecture, batch: number, where: string, fromFeatures = false) {
   const g = new Graph('fp32', { batch });
   const [h, w] = arch.family.inputSize(arch.args);
   const c = arch.args.in_chans as number;
   const input = g.input(INPUT_NAME, [batch, c, h, w]);
-  return { g, built: arch.family.build(g, input, arch.args, where), c, h, w };
+  const built = arch.family.build(g, input, arch.args, where);
+  if (!fromFeatures) return { g, built, input: INPUT_NAME, inputShape: [c, h, w] };
+  const features = g.shape(built.features).slice(1); // (C)
+  g.feedInstead(built.features, FEATURES_NAME, [built.logits]);
+  return { g, built, input: FEATURES_NAME, inputShape: features };
 }
 
 /**
@@ -130,8 +148,8 @@ function forward(arch: Architecture, batch: number, where: string) {
  * const g = defineEvalGraph(arch, 32, trainingGraph.layout!);
  * ```
  */
-export function defineEvalGraph(arch: Architecture, batch: number, layout: ParamLayout): Graph {
-  const { g, built } = forward(withArgs(arch, { drop_path_rate: 0 }), batch, arch.name);
+export function defineEvalGraph(arch: Architecture, batch: number, layout: ParamLayout, fromFeatures = false): Graph {
+  const { g, built } = forward(withArgs(arch, { drop_path_rate: 0 }), batch, arch.name, fromFeatures);
   g.output(built.logits, 'logits');
   feedFromBuffers(g, layout);
   return g;
@@ -157,7 +175,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
       );
     }
   }
-  const { g, built, c, h, w } = forward(arch, opts.batch, where);
+  const { g, built, input, inputShape } = forward(arch, opts.batch, where, opts.fromFeatures);
   const K = arch.args.num_classes as number;
   if (!(K > 0)) throw new FlattenError('config', `${where} has no classification head (num_classes ${K}); training needs one`);
   const targets = g.fixedInput(TARGETS_NAME, [opts.batch, K]);
@@ -192,7 +210,8 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     graph: g,
     batch: opts.batch,
     fed,
-    inputShape: [c, h, w],
+    inputName: input,
+    inputShape,
     numClasses: K,
     params,
     trained,

@@ -11,8 +11,10 @@ import { MemorySource } from '../checkpoint/source.js';
 import { torchArchive } from '../checkpoint/torch_save.js';
 import { sampleFromBytes, type Sample } from '../data/sample.js';
 import { SampleLoader } from '../data/sample_loader.js';
-import { type ArchitectureConfig, resolveArchitecture } from '../models/registry.js';
-import { configureWebRuntime, type WebBackend, type WebRuntimeInfo, webStepRuntime } from '../runtime/web.js';
+import { serializeModel } from '../graph/onnx.js';
+import { defineModel, INPUT_NAME } from '../models/define.js';
+import { type Architecture, type ArchitectureConfig, resolveArchitecture } from '../models/registry.js';
+import { configureWebRuntime, createWebSession, type WebBackend, type WebRuntimeInfo, webStepRuntime } from '../runtime/web.js';
 import type { StepRuntime } from '../runtime/types.js';
 import type { Tensor } from '../tensor.js';
 import { trainingArchitecture } from '../train/architecture.js';
@@ -54,10 +56,16 @@ export interface WebTrainerOptions {
   threads?: number;
   /** Images per run of the training graph; default the whole batch, or on WASM the most that fit its memory. */
   part?: number;
-  /** False: training images get the evaluation transform (see `TransformSettings.augment`). Default true. */
+  /**
+   * False: training images get the evaluation transform (see `TransformSettings.augment`) and no mixup
+   * or cutmix; with `freeze: 'backbone'` and no stochastic depth that makes a linear probe, trained on
+   * features computed once. Default true.
+   */
   augment?: boolean;
   /** Something the user should know that does not stop the run (a re-initialised head). */
   onWarning?: (message: string) => void;
+  /** Progress of work before the first step: the features a linear probe trains on. */
+  onPrepare?: (done: number, total: number) => void;
   /** Called once for each image that cannot be used; it is skipped. */
   onSkip?: (reason: string) => void;
 }
@@ -93,7 +101,7 @@ export interface WebTrainHooks {
 function browserData(o: WebTrainerOptions, config: TrainingConfig, seed: number): TrainData {
   const settings = { ...transformSettings(config), augment: o.augment ?? true };
   const loader = new SampleLoader({
-    size: settings.size,
+    shape: [3, settings.size, settings.size],
     run: async (job) => {
       let bytes: Uint8Array;
       try {
@@ -106,6 +114,57 @@ function browserData(o: WebTrainerOptions, config: TrainingConfig, seed: number)
     ...(o.onSkip ? { onSkip: o.onSkip } : {}),
   });
   return samplesData({ train: o.train, val: o.val, classes: o.classes, settings, seed, loader });
+}
+
+/**
+ * The data of a linear probe: every image's pooled features under the frozen backbone, computed once
+ * (the evaluation transform, in batches), then served as the training and validation samples.
+ */
+async function featureData(
+  arch: Architecture,
+  weights: ReadonlyMap<string, Float32Array>,
+  o: WebTrainerOptions,
+  config: TrainingConfig,
+  seed: number,
+  backend: WebBackend,
+): Promise<TrainData> {
+  const def = defineModel(arch);
+  const session = await createWebSession(
+    serializeModel(def.graph, (n) => weights.get(n)!),
+    backend,
+  );
+  const settings = { ...transformSettings(config), augment: false };
+  const all = [...o.train, ...(o.val ?? [])];
+  const decoded = new Set<string>();
+  const loader = new SampleLoader({
+    shape: [3, settings.size, settings.size],
+    run: async (job) => {
+      const r = sampleFromBytes(await o.read(job.path), job, settings);
+      if (r.ok) decoded.add(job.path);
+      return r;
+    },
+    ...(o.onSkip ? { onSkip: o.onSkip } : {}),
+  });
+  const rows: Float32Array[] = [];
+  for await (const b of loader.valEpoch(all, 16)) {
+    const { features } = await session.run({ [INPUT_NAME]: b.x }, ['features']);
+    const C = features.shape[1];
+    for (let i = 0; i < b.labels.length; i++) rows.push(features.data.slice(i * C, (i + 1) * C));
+    o.onPrepare?.(rows.length, all.length);
+  }
+  await session.release();
+  // the loader skips what it cannot decode and keeps the order of the rest
+  const cache = new Map(all.filter((s) => decoded.has(s.path)).map((s, i) => [s.path, rows[i]]));
+  const known = (list: readonly Sample[]) => list.filter((s) => cache.has(s.path));
+  const C = rows[0]?.length ?? 0;
+  return samplesData({
+    train: known(o.train),
+    val: o.val ? known(o.val) : null,
+    classes: o.classes,
+    settings,
+    seed,
+    loader: new SampleLoader({ shape: [C], run: (job) => Promise.resolve({ ok: true, x: cache.get(job.path)! }) }),
+  });
 }
 
 /**
@@ -136,12 +195,17 @@ export class WebTrainer {
     if (o.classes.length < 2) throw new FlattenError('input', `training needs at least two classes, found ${o.classes.length}`);
     const base = resolveArchitecture(o.arch);
     const size = base.family.inputSize(base.args)[0];
-    const config = buildConfig([], ['DATA.IMG_SIZE', String(size), 'MODEL.NUM_CLASSES', String(o.classes.length), ...(o.opts ?? [])]);
+    // augmentation off: the evaluation transform (see browserData), and no mixup or cutmix
+    const off = o.augment === false ? ['AUG.MIXUP', '0', 'AUG.CUTMIX', '0', 'AUG.CUTMIX_MINMAX', 'null'] : [];
+    const config = buildConfig(
+      [],
+      ['DATA.IMG_SIZE', String(size), 'MODEL.NUM_CLASSES', String(o.classes.length), ...(o.opts ?? []), ...off],
+    );
     const arch = trainingArchitecture(config, base);
     const settings = trainSettings(config, { emaDecay: o.emaDecay ?? null });
     const seed = o.seed ?? (config.tree.SEED as number);
     const runtime = await configureWebRuntime({ backend: o.backend, threads: o.threads });
-    const data = browserData(o, config, seed);
+    let data = browserData(o, config, seed);
     const [h, w] = arch.family.inputSize(arch.args);
     data.check([arch.args.in_chans as number, h, w], o.classes.length, settings.batch);
     const frozen = freezePredicate(arch, o.freeze);
@@ -157,7 +221,15 @@ export class WebTrainer {
       ...(o.freeze ? { freeze: o.freeze } : {}),
       ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     });
-    const part = o.part ?? (runtime.backend === 'wasm' ? fitPart(arch, settings.batch, frozen) : settings.batch);
+    // a linear probe whose inputs never change (no augmentation, mixing or stochastic depth) trains
+    // the head on the backbone's features, computed once per image
+    const probe = o.freeze === 'backbone' && o.augment === false && settings.mixing === null && !((arch.args.drop_path_rate as number) > 0);
+    if (probe) {
+      await data.close();
+      data = await featureData(arch, weights, o, config, seed, runtime.backend);
+      data.check([arch.args.in_chans as number, h, w], o.classes.length, settings.batch);
+    }
+    const part = o.part ?? (runtime.backend === 'wasm' && !probe ? fitPart(arch, settings.batch, frozen) : settings.batch);
     const stepRuntime = webStepRuntime(runtime.backend);
     const trainer = await Trainer.create(arch, {
       settings,
@@ -166,6 +238,7 @@ export class WebTrainer {
       runtime: stepRuntime,
       seed,
       part,
+      fromFeatures: probe,
       ...(resume ? { resume } : {}),
       ...(frozen ? { frozen } : {}),
     });

@@ -8,7 +8,7 @@ import { isImageName, walkOrder } from '../../src/data/sample.js';
 import { imageDimensions } from '../../src/preprocess/dimensions.js';
 import { MAX_PIXELS } from '../../src/preprocess/image.js';
 import { registeredNames, type ArchitectureConfig } from '../../src/models/registry.js';
-import type { Event, Request, RunRecord, RunRequest, RunSamples, StepPoint } from './protocol.js';
+import type { BenchResult, Event, Request, RunRecord, RunRequest, RunSamples, StepPoint } from './protocol.js';
 import {
   addClass,
   addImages,
@@ -486,6 +486,10 @@ function onEvent(e: Event): void {
       void drawStepChart();
       void drawEpochs();
       break;
+    case 'preparing':
+      $<HTMLProgressElement>('run-progress').value = e.done / e.total;
+      $('run-progress-text').textContent = `features of the frozen backbone: ${e.done} of ${e.total} images`;
+      break;
     case 'saved':
       for (const id of ['download-pth', 'download-safetensors', 'download-onnx']) $<HTMLButtonElement>(id).disabled = false;
       $('open-demo').hidden = false;
@@ -711,5 +715,18 @@ function setup(): void {
   void task(restore);
 }
 
+/** Times training in a worker of its own (`npm run bench:web-train` calls this). */
+function benchTrain(r: Omit<Extract<Request, { type: 'bench' }>, 'type'>): Promise<BenchResult> {
+  const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'flatten-vit-bench' });
+  return new Promise<BenchResult>((resolve, reject) => {
+    w.onmessage = (e: MessageEvent<Event>) => {
+      if (e.data.kind === 'bench') resolve(e.data.result);
+      else if (e.data.kind === 'error') reject(new Error(e.data.message));
+    };
+    w.onerror = (e) => reject(new Error(e.message));
+    w.postMessage({ ...r, type: 'bench' } satisfies Request);
+  }).finally(() => w.terminate());
+}
+
 setup();
-Object.assign(window, { flattenStudio: { state, clearRun } });
+Object.assign(window, { flattenStudio: { state, clearRun, benchTrain } });

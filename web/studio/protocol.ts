@@ -74,7 +74,20 @@ export type Request =
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'classify'; image: Blob; name: string }
-  | { type: 'export'; format: 'safetensors' | 'onnx' };
+  | { type: 'export'; format: 'safetensors' | 'onnx' }
+  /** Times training on synthetic images (`npm run bench:web-train`): steps of a full run, or a whole linear probe. */
+  | {
+      type: 'bench';
+      arch: string;
+      batch: number;
+      images: number;
+      epochs: number;
+      probe: boolean;
+      backend: WebBackend;
+      threads: number;
+      /** Images per training run, instead of what the page computes fits (to check that computation). */
+      part?: number;
+    };
 
 /** What the worker tells the page. */
 export type Event =
@@ -102,9 +115,30 @@ export type Event =
     }
   | { kind: 'epoch'; point: EpochPoint }
   | { kind: 'saved'; epoch: number; stepInEpoch: number }
+  /** Features of a linear probe computed so far. */
+  | { kind: 'preparing'; done: number; total: number }
   | { kind: 'ended'; status: 'done' | 'stopped' }
   | { kind: 'warning'; message: string }
   | { kind: 'skipped'; count: number; message: string }
   | { kind: 'error'; message: string }
   | { kind: 'classified'; top: LabelScore[] }
-  | { kind: 'exported'; format: 'safetensors' | 'onnx'; bytes: Uint8Array };
+  | { kind: 'exported'; format: 'safetensors' | 'onnx'; bytes: Uint8Array }
+  | { kind: 'bench'; result: BenchResult };
+
+/** What a training benchmark measured. */
+export interface BenchResult {
+  backend: WebBackend;
+  threads: number;
+  batch: number;
+  part: number;
+  /** Images per second of the training steps after the first (median step). */
+  imagesPerSecond: number;
+  stepMs: number[];
+  /** From creating the trainer to the end of the run. */
+  totalSeconds: number;
+  /** Of which computing a linear probe's features. */
+  prepareSeconds: number;
+  /** onnxruntime-web's dense float32 GEMM rate here (WASM), and the step's rate counted as 3× the forward's MACs. */
+  gemmGflops: number;
+  trainGflops: number;
+}

@@ -19,6 +19,9 @@ import {
   WebModel,
   WebTrainer,
 } from '../../src/web/index.js';
+import { gemmRate } from '../../src/bench/gemm.js';
+import { countMacs } from '../../src/graph/macs.js';
+import { createWebSession } from '../../src/runtime/web.js';
 import type { Event, Request, RunRecord } from './protocol.js';
 import { getRun, imageBytes, updateRun } from './store.js';
 
@@ -47,7 +50,7 @@ if (gpuBuffer) {
 function message(e: unknown): string {
   if (e instanceof FlattenError) return e.message;
   const text = e instanceof Error ? e.message : String(e);
-  if (/out of memory|allocation failed|Device lost|GPUDevice/i.test(text))
+  if (/out of memory|bad_alloc|allocation failed|Device lost|GPUDevice/i.test(text))
     return `the device ran out of memory or was lost (${text.split('\n')[0]}); the last checkpoint is kept — resume with a smaller batch`;
   return `unexpected error: ${text.split('\n')[0]}`;
 }
@@ -56,8 +59,8 @@ let trainer: WebTrainer | null = null;
 /** The model the Try panel classifies with, built from the checkpoint it was made from. */
 let tryModel: { checkpoint: Blob; model: WebModel } | null = null;
 
-/** The config overrides of a run: the recipe, then what augmentation off turns off. */
-function optsOf(run: RunRecord): { docs: string[]; warnings: string[] } {
+/** The config overrides of a run: the recipe's keys, the page's fields, then what augmentation off and a linear probe turn off. */
+function optsOf(run: RunRecord): string[] {
   const docs: string[] = [];
   if (run.request.recipe) {
     const doc = parse(run.request.recipe.text) as unknown;
@@ -76,7 +79,9 @@ function optsOf(run: RunRecord): { docs: string[]; warnings: string[] } {
   const off = run.request.augment
     ? []
     : ['AUG.AUTO_AUGMENT', 'none', 'AUG.COLOR_JITTER', '0', 'AUG.REPROB', '0', 'AUG.MIXUP', '0', 'AUG.CUTMIX', '0'];
-  return { docs: [...docs, ...run.request.opts, ...off], warnings: [] };
+  // a linear probe reads the frozen backbone as it is, without stochastic depth
+  const probe = run.request.freeze === 'backbone' ? ['MODEL.DROP_PATH_RATE', '0'] : [];
+  return [...docs, ...run.request.opts, ...off, ...probe];
 }
 
 async function start(resume: boolean): Promise<void> {
@@ -98,7 +103,7 @@ async function start(resume: boolean): Promise<void> {
     train: samples.train,
     val: samples.val,
     read: (key) => imageBytes(Number(key)),
-    opts: optsOf(run).docs,
+    opts: optsOf(run),
     emaDecay: r.emaDecay,
     start: from,
     ...(r.freeze !== 'full' ? { freeze: r.freeze } : {}),
@@ -107,6 +112,7 @@ async function start(resume: boolean): Promise<void> {
     augment: r.augment,
     onWarning: (m) => post({ kind: 'warning', message: m }),
     onSkip: (reason) => post({ kind: 'skipped', count: ++skipped, message: reason }),
+    onPrepare: (done, total) => post({ kind: 'preparing', done, total }),
   });
   trainer = t;
   const info = t.info;
@@ -225,8 +231,79 @@ async function exportAs(format: 'safetensors' | 'onnx'): Promise<void> {
   }
 }
 
+/** A synthetic image: `k`'s class colour and a square at a place drawn from `k`. */
+async function syntheticPng(k: number, classes: number): Promise<Uint8Array> {
+  const c = new OffscreenCanvas(256, 256);
+  const g = c.getContext('2d')!;
+  g.fillStyle = `hsl(${(360 * (k % classes)) / classes}, 60%, 50%)`;
+  g.fillRect(0, 0, 256, 256);
+  g.fillStyle = '#fff';
+  g.fillRect((k * 37) % 200, (k * 53) % 200, 56, 56);
+  return new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+}
+
+/** Times a run on synthetic images with fresh weights. */
+async function bench(r: Extract<Request, { type: 'bench' }>): Promise<void> {
+  const classes = ['a', 'b', 'c', 'd'];
+  const images = await Promise.all(Array.from({ length: r.images }, (_, k) => syntheticPng(k, classes.length)));
+  const samples = images.map((_, k) => ({ path: String(k), target: k % classes.length }));
+  const t0 = performance.now();
+  let prepared = t0;
+  const t = await WebTrainer.create({
+    arch: r.arch,
+    classes,
+    train: samples,
+    val: null,
+    read: (key) => Promise.resolve(images[Number(key)]),
+    opts: ['DATA.BATCH_SIZE', String(r.batch), 'TRAIN.EPOCHS', String(r.epochs), ...(r.probe ? ['MODEL.DROP_PATH_RATE', '0'] : [])],
+    backend: r.backend,
+    threads: r.threads,
+    augment: !r.probe,
+    ...(r.part ? { part: r.part } : {}),
+    ...(r.probe ? { freeze: 'backbone' } : {}),
+    onPrepare: () => (prepared = performance.now()),
+  });
+  const stepMs: number[] = [];
+  let last = performance.now();
+  try {
+    await t.run({
+      onStep: () => {
+        const now = performance.now();
+        stepMs.push(now - last);
+        last = now;
+      },
+      onEpoch: () => {
+        last = performance.now();
+      },
+    });
+  } finally {
+    await t.release();
+  }
+  const timed = stepMs.slice(1).sort((a, b) => a - b);
+  const median = timed.length ? timed[Math.floor(timed.length / 2)] : stepMs[0];
+  const gemm = r.backend === 'wasm' ? (await gemmRate((bytes) => createWebSession(bytes, 'wasm'), 2)).gflops : 0;
+  const macs = countMacs(defineModel(resolveArchitecture(r.arch)).graph);
+  post({
+    kind: 'bench',
+    result: {
+      backend: t.info.runtime.backend,
+      threads: t.info.runtime.threads,
+      batch: r.batch,
+      part: t.info.part,
+      imagesPerSecond: (r.batch * 1000) / median,
+      stepMs,
+      totalSeconds: (performance.now() - t0) / 1000,
+      prepareSeconds: r.probe ? (prepared - t0) / 1000 : 0,
+      gemmGflops: gemm,
+      trainGflops: (2 * 3 * macs * r.batch) / median / 1e6,
+    },
+  });
+}
+
 async function handle(r: Request): Promise<void> {
   switch (r.type) {
+    case 'bench':
+      return bench(r);
     case 'start':
       return start(r.resume);
     case 'pause':
