@@ -268,6 +268,44 @@ describe.each(BACKENDS)('the training page on %s', (backend) => {
   );
 
   it.skipIf(OWN_DATA !== undefined || backend !== 'wasm')(
+    'pauses before a step, stops after one with a checkpoint, and resumes from it exactly',
+    async () => {
+      const page = await setUp(browser, backend);
+      await page.click('#start-run');
+      await page.click('#pause-run');
+      await page.waitForFunction(
+        () => (globalThis as unknown as { flattenStudio: { state: StudioState } }).flattenStudio.state.started !== null,
+        undefined,
+        {
+          timeout: 600_000,
+        },
+      );
+      await page.waitForTimeout(1500);
+      expect((await state(page)).run!.steps).toHaveLength(0);
+      // Stop while paused: the run takes one step, saves where it stopped, and ends
+      await page.click('#stop-run');
+      const stopped = await untilEnded(page);
+      expect(stopped.run!.status).toBe('stopped');
+      expect(stopped.run!.steps).toHaveLength(1);
+      await page.click('#resume-run');
+      await page.waitForFunction(
+        () => (globalThis as unknown as { flattenStudio: { state: StudioState } }).flattenStudio.state.run?.status === 'running',
+      );
+      const s = await untilEnded(page);
+      expect(s.run!.status).toBe('done');
+      const steps = s.run!.steps;
+      expect(steps).toHaveLength(nodeSteps.length);
+      const loss = Math.max(...steps.map((x, i) => rel(x.loss, nodeSteps[i].loss)));
+      console.log(
+        `[e2e] ${backend}: paused before step 1, stopped after it, resumed from its checkpoint: ${steps.length} steps, loss within ${loss.toExponential(2)} of Node`,
+      );
+      expect(loss).toBeLessThan(1e-4);
+      await page.close();
+    },
+    1_200_000,
+  );
+
+  it.skipIf(OWN_DATA !== undefined || backend !== 'wasm')(
     'bad input gets one line and loses nothing',
     async () => {
       const page = await setUp(browser, backend);

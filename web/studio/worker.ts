@@ -56,6 +56,8 @@ function message(e: unknown): string {
 }
 
 let trainer: WebTrainer | null = null;
+/** Pause and Stop asked for while the trainer is being built apply as soon as it exists. */
+const asked = { pause: false, stop: false };
 /** The model the Try panel classifies with, built from the checkpoint it was made from. */
 let tryModel: { checkpoint: Blob; model: WebModel } | null = null;
 
@@ -85,6 +87,8 @@ function optsOf(run: RunRecord): string[] {
 }
 
 async function start(resume: boolean): Promise<void> {
+  asked.pause = false;
+  asked.stop = false;
   const run = await getRun();
   if (!run) throw new FlattenError('usage', 'no run is set up; add classes and images, then Start');
   if (resume && !run.checkpoint) throw new FlattenError('usage', 'the run has no checkpoint yet to resume from; start it again');
@@ -115,6 +119,8 @@ async function start(resume: boolean): Promise<void> {
     onPrepare: (done, total) => post({ kind: 'preparing', done, total }),
   });
   trainer = t;
+  if (asked.stop) t.stop();
+  else if (asked.pause) t.pause();
   const info = t.info;
   post({
     kind: 'started',
@@ -307,14 +313,17 @@ async function handle(r: Request): Promise<void> {
     case 'start':
       return start(r.resume);
     case 'pause':
+      asked.pause = true;
       trainer?.pause();
       await updateRun((rec) => (rec.status = 'paused'));
       return;
     case 'resume':
+      asked.pause = false;
       trainer?.resume();
       await updateRun((rec) => (rec.status = 'running'));
       return;
     case 'stop':
+      asked.stop = true;
       trainer?.stop();
       return;
     case 'classify':
