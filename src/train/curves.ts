@@ -45,7 +45,7 @@ export async function curvesSvg(points: readonly EpochPoint[]): Promise<string> 
     width: 480,
     height: 140,
     encoding: {
-      x: { field: 'epoch', type: 'quantitative' as const, axis: { tickMinStep: 1, title: 'epoch' } },
+      x: { field: 'epoch', type: 'quantitative' as const, axis: { tickMinStep: 1, format: 'd', title: 'epoch' } },
       y: { field: 'value', type: 'quantitative' as const, title, scale: { zero: false }, ...(format ? { axis: { format } } : {}) },
       color: { field: 'series', type: 'nominal' as const, scale: { domain: series }, legend: { title: null } },
     },
@@ -90,7 +90,7 @@ export async function stepLossSvg(points: readonly StepPoint[]): Promise<string>
     width: 480,
     height: 110,
     encoding: {
-      x: { field: 'step', type: 'quantitative' as const, axis: { tickMinStep: 1, title: 'step' } },
+      x: { field: 'step', type: 'quantitative' as const, axis: { tickMinStep: 1, format: 'd', title: 'step' } },
       y: { field: 'value', type: 'quantitative' as const, title: series, scale: { zero: false }, ...(format ? { axis: { format } } : {}) },
     },
   });

@@ -20,7 +20,11 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessFor } from '../../src/classify/classify.js';
 import { topIndices } from '../../src/classify/topk.js';
+import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { FlattenModel } from '../../src/model.js';
+import { defineModel } from '../../src/models/define.js';
+import { withArgs } from '../../src/models/registry.js';
+import { initialWeights } from '../../src/train/init.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { cli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -62,6 +66,7 @@ const OPTS = [
 ];
 
 const scratch = mkdtempSync(join(tmpdir(), 'flatten-vit-studio-'));
+const nodeOut = join(scratch, 'node-run');
 const data = OWN_DATA ?? join(scratch, 'data');
 let server: Awaited<ReturnType<typeof serve>>;
 
@@ -80,7 +85,22 @@ beforeAll(async () => {
     makeImageFolder(data, 'train', ['ant', 'bee', 'cat'], 4, 48);
     makeImageFolder(data, 'val', ['ant', 'bee', 'cat'], 2, 48, 1);
   }
-  const args = ['train', '--arch', ARCH, '--data', data, '--seed', String(SEED), '--json', '--threads', '2', '--workers', '1'];
+  const args = [
+    'train',
+    '--arch',
+    ARCH,
+    '--data',
+    data,
+    '--seed',
+    String(SEED),
+    '--json',
+    '--threads',
+    '2',
+    '--workers',
+    '1',
+    '--out',
+    nodeOut,
+  ];
   // the page sets DATA.IMG_SIZE to the model's input itself
   const spec = resolveArchitectureSpec(ARCH);
   const size = String(spec.family.inputSize(spec.args)[0]);
@@ -212,6 +232,42 @@ describe.each(BACKENDS)('the training page on %s', (backend) => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-pth')]);
     const pth = join(scratch, `${backend}.pth`);
     await download.saveAs(pth);
+    // the final weights, against Node's: each tensor's distance relative to how far training moved it
+    const mine = openCheckpoint(pth);
+    const theirs = openCheckpoint(join(nodeOut, 'last.pth'));
+    const spec = resolveArchitectureSpec(ARCH);
+    const start = initialWeights(
+      defineModel(withArgs(spec, { num_classes: theirs.tensors.get('head.bias')!.shape[0] })).params,
+      spec.family,
+      SEED,
+    );
+    let worst = { rel: 0, name: '' };
+    try {
+      const official = new Map(
+        defineModel(withArgs(spec, { num_classes: theirs.tensors.get('head.bias')!.shape[0] })).params.map((p) => [p.official, p.name]),
+      );
+      for (const [k, t] of theirs.tensors) {
+        if (!official.has(k)) continue;
+        const b = t.read();
+        const a = mine.tensors.get(k)!.read();
+        const w0 = start.get(official.get(k)!)!;
+        let d = 0;
+        let n = 0;
+        for (let i = 0; i < b.length; i++) {
+          d += (a[i] - b[i]) ** 2;
+          n += (b[i] - w0[i]) ** 2;
+        }
+        const r = n === 0 ? Math.sqrt(d) : Math.sqrt(d / n);
+        if (r > worst.rel) worst = { rel: r, name: k };
+      }
+    } finally {
+      mine.close();
+      theirs.close();
+    }
+    console.log(
+      `[e2e] ${backend}: final weights against Node's last.pth: worst ${worst.rel.toExponential(2)} of the update (${worst.name})`,
+    );
+    expect(worst.rel, worst.name).toBeLessThan(OWN_DATA ? 1e-2 : 1e-3);
     const probe = join(data, 'val', 'bee', OWN_DATA ? '' : '0.png');
     if (!OWN_DATA) {
       await page.setInputFiles('#try-file', probe);

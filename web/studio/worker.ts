@@ -144,11 +144,13 @@ async function start(resume: boolean): Promise<void> {
     rec.epochs = resume ? rec.epochs.filter((e) => e.epoch <= at.epoch) : [];
   });
   let losses: number[] = [];
+  let lastLr = 0;
   let window = { t: performance.now(), images: 0 };
   let pendingSteps: RunRecord['steps'] = [];
   const result = await t.run({
     onStep: (rec, steps) => {
       losses.push(rec.loss);
+      lastLr = rec.lr;
       window.images += info.batch;
       const now = performance.now();
       const point = { epoch: rec.epoch + 1, step: rec.step + 1, loss: rec.loss, lr: rec.lr, gradNorm: rec.gradNorm };
@@ -166,7 +168,7 @@ async function start(resume: boolean): Promise<void> {
       const point = {
         epoch: e.epoch,
         trainLoss: losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length),
-        lr: pendingSteps.length ? pendingSteps[pendingSteps.length - 1].lr : 0,
+        lr: lastLr,
         valLoss: e.val?.loss ?? null,
         valAcc1: e.val?.acc1 ?? null,
         valAcc5: e.val?.acc5 ?? null,
