@@ -49,11 +49,13 @@ export function hostStepRuntime(name: string, create: (model: Uint8Array) => Pro
           const feeds: Record<string, Tensor> = {};
           for (const [k, t] of Object.entries(inputs))
             feeds[k] = isDeviceTensor(t) ? { shape: t.shape, data: (t as HostTensor).values } : t;
-          const out = await session.run(feeds, [...outputs.host, ...outputs.device]);
+          const into: Record<string, Float32Array> = {};
+          for (const [out, input] of Object.entries(outputs.inPlace ?? {})) into[out] = feeds[input].data;
+          const out = await session.run(feeds, [...outputs.host, ...outputs.device], into);
           const host: Record<string, Tensor> = {};
           const device: Record<string, DeviceTensor> = {};
           for (const k of outputs.host) host[k] = out[k];
-          for (const k of outputs.device) device[k] = new HostTensor(out[k].shape, out[k].data);
+          for (const k of outputs.device) device[k] = new HostTensor(out[k].shape, into[k] ?? out[k].data);
           return { host, device };
         },
         release: () => session.release(),

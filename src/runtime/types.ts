@@ -23,8 +23,12 @@ export interface RuntimeOptions {
 
 /** A loaded model ready to run. */
 export interface RuntimeSession {
-  /** Runs the model on float32 inputs; returns the requested outputs (all when `outputs` is absent). */
-  run(inputs: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /**
+   * Runs the model on float32 inputs; returns the requested outputs (all when `outputs` is absent).
+   * `into` gives arrays some outputs are written to instead of new ones (onnxruntime's pre-allocated
+   * outputs).
+   */
+  run(inputs: Record<string, Tensor>, outputs?: readonly string[], into?: Record<string, Float32Array>): Promise<Record<string, Tensor>>;
   readonly outputNames: readonly string[];
   release(): Promise<void>;
 }
@@ -52,8 +56,17 @@ export interface StepOutputs {
  * for on the host: the training step keeps its weights, gradients and optimizer state there.
  */
 export interface StepSession {
-  /** Runs the graph; `host` outputs come back as arrays, `device` outputs as {@link DeviceTensor}s. */
-  run(inputs: Record<string, Tensor | DeviceTensor>, outputs: { host: readonly string[]; device: readonly string[] }): Promise<StepOutputs>;
+  /**
+   * Runs the graph; `host` outputs come back as arrays, `device` outputs as {@link DeviceTensor}s.
+   * `inPlace` maps device outputs to the inputs whose memory they may take (an update whose every
+   * input is read before the output that replaces it is written): a runtime in ordinary memory writes
+   * them there instead of allocating, which keeps a training step's state to one copy; a GPU runtime
+   * may ignore it. The input tensor is then no longer to be used.
+   */
+  run(
+    inputs: Record<string, Tensor | DeviceTensor>,
+    outputs: { host: readonly string[]; device: readonly string[]; inPlace?: Record<string, string> },
+  ): Promise<StepOutputs>;
   release(): Promise<void>;
 }
 

@@ -21,7 +21,7 @@ import { type ParamGroup, type ParamState, paramGroups } from './optimizer.js';
 import { initialRates, learningRates, type ScheduleSettings } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 import { defineEvalGraph, defineTrainingGraph, FEATURES_NAME, flatGradName, TARGETS_NAME, type TrainingGraph } from './training_graph.js';
-import { defineUpdateGraph, nextName, stateKinds, updateScalars, type UpdateGraph } from './update_graph.js';
+import { defineUpdateGraph, nextName, nonEmptyGroups, stateKinds, updateScalars, type UpdateOptions } from './update_graph.js';
 import { validate, type Validation } from './validate.js';
 
 /** What one step reports (the `--json` line). */
@@ -111,11 +111,13 @@ export class Trainer {
     readonly graph: TrainingGraph,
     readonly layout: ParamLayout,
     readonly runtime: StepRuntime,
+    /** The training graph: forward, loss, gradients, and with the whole batch in one run the update too. */
     private readonly train: Runner,
-    private readonly update: Runner & { graph: UpdateGraph },
-    /** Adds two parts' gradients (when the batch runs in parts). */
-    private readonly sum: Runner | null,
-    /** The weights, optimizer state and EMA: the update graph's state inputs, on the device. */
+    /** With a batch run in parts: the graph that adds two parts' gradients, and the update graph. */
+    private readonly parts: { readonly sum: Runner; readonly update: Runner } | null,
+    /** The names of the state the update reads and replaces (params, optimizer state, EMA). */
+    private readonly stateNames: readonly string[],
+    /** The weights, optimizer state and EMA, on the device. */
     private readonly state: Map<string, DeviceTensor>,
     /** Parameter specs in the official `named_parameters()` order. */
     readonly ordered: readonly ParamSpec[],
@@ -159,9 +161,20 @@ export class Trainer {
     }
     let groups: ParamGroup[] = [];
     let ordered: ParamSpec[] = [];
+    // the official groups: with weight decay, then without
+    const update: UpdateOptions = {
+      optimizer: o.settings.optimizer,
+      weightDecays: [o.settings.optimizer.weightDecay, 0],
+      clipGrad: o.settings.clipGrad,
+      emaDecay: o.settings.emaDecay,
+    };
+    // the whole batch in one run: the update at the end of the training graph, where its temporaries
+    // take memory the backward pass has freed (Swin-T at batch 32: 0.9 GB less than a graph of its own)
+    const whole = part === B;
     const graph = defineTrainingGraph(arch, {
       batch: part,
       lossBatch: B,
+      ...(whole ? { update } : {}),
       ...(o.frozen ? { frozen: o.frozen } : {}),
       ...(o.fromFeatures ? { fromFeatures: true } : {}),
       layout: (g, trained, fixed) => {
@@ -187,23 +200,34 @@ export class Trainer {
     const schedule = { ...o.settings.schedule(o.stepsPerEpoch, groups.length), ...(o.resume?.schedule ?? {}) };
     const rates = o.resume ? o.resume.groupLrs : initialRates(schedule);
     groups = groups.map((g, i) => ({ ...g, lr: rates[i], initialLr: schedule.baseLrs[i] }));
-    const upd = defineUpdateGraph(layout, {
-      optimizer: o.settings.optimizer,
-      weightDecays: groups.map((g) => g.weightDecay),
-      clipGrad: o.settings.clipGrad,
-      emaDecay: o.settings.emaDecay,
-    });
     const rt = o.runtime;
-    const gradNames = upd.groups.map((b) => flatGradName(b.name));
-    const train: Runner = {
-      session: await rt.createSession(serializeModel(graph.graph, noWeights), gradNames),
-      device: gradNames,
-      inputs: inputsOf(graph.graph),
-    };
-    const next = upd.state.map(nextName);
-    const update = { session: await rt.createSession(serializeModel(upd.graph, noWeights), next), device: next, graph: upd };
-    const sum = part < B ? await sumRunner(rt, upd.groups) : null;
-    const state = await initialState(rt, layout, upd, o);
+    const gradNames = nonEmptyGroups(layout).map((b) => flatGradName(b.name));
+    let train: Runner;
+    let parts: { sum: Runner; update: Runner } | null = null;
+    let stateNames: readonly string[];
+    if (whole) {
+      stateNames = graph.updateState!;
+      const next = stateNames.map(nextName);
+      train = {
+        session: await rt.createSession(serializeModel(graph.graph, noWeights), [...next, ...gradNames]),
+        device: next,
+        inputs: inputsOf(graph.graph),
+      };
+    } else {
+      const upd = defineUpdateGraph(layout, update);
+      stateNames = upd.state;
+      const next = upd.state.map(nextName);
+      train = {
+        session: await rt.createSession(serializeModel(graph.graph, noWeights), gradNames),
+        device: gradNames,
+        inputs: inputsOf(graph.graph),
+      };
+      parts = {
+        sum: await sumRunner(rt, nonEmptyGroups(layout)),
+        update: { session: await rt.createSession(serializeModel(upd.graph, noWeights), next), device: next, inputs: inputsOf(upd.graph) },
+      };
+    }
+    const state = await initialState(rt, layout, stateNames, o);
     const seed = o.seed ?? 0;
     const within = o.resume?.within;
     const dropPath = new Random(within ? within.dropPath : seed);
@@ -213,8 +237,8 @@ export class Trainer {
       layout,
       rt,
       train,
-      update,
-      sum,
+      parts,
+      stateNames,
       state,
       ordered,
       groups,
@@ -267,36 +291,99 @@ export class Trainer {
       const keep = 1 - d.rate;
       return Float32Array.from({ length: B }, () => (this.dropPathRandom.next() < keep ? 1 / keep : 0));
     });
+    const batchFeeds = (start: number): Record<string, Tensor> => {
+      const feeds: Record<string, Tensor> = {
+        [this.graph.inputName]: { shape: [part, ...x.shape.slice(1)], data: x.data.subarray(start * per, (start + part) * per) },
+        [TARGETS_NAME]: { shape: [part, K], data: targets.subarray(start * K, (start + part) * K) },
+      };
+      this.graph.graph.dropPaths.forEach((d, i) => (feeds[d.name] = { shape: d.shape, data: masks[i].subarray(start, start + part) }));
+      return feeds;
+    };
+    const notFinite = (loss: number) =>
+      new FlattenError(
+        'training',
+        `the loss became ${loss} at epoch ${this.epoch + 1}, step ${idx + 1} (${where}); its weights are not kept`,
+      );
+    const lr = this.groups[0].lr;
+    this.steps += 1;
+    const scalars: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(this.updateScalars())) scalars[k] = scalarTensor(v);
     let loss = 0;
-    let grads: Record<string, DeviceTensor> | null = null;
-    try {
-      for (let start = 0; start < B; start += part) {
-        const feeds: Record<string, Tensor | DeviceTensor> = {
-          ...this.weightFeeds(this.train.inputs!),
-          [this.graph.inputName]: { shape: [part, ...x.shape.slice(1)], data: x.data.subarray(start * per, (start + part) * per) },
-          [TARGETS_NAME]: { shape: [part, K], data: targets.subarray(start * K, (start + part) * K) },
-        };
-        this.graph.graph.dropPaths.forEach((d, i) => (feeds[d.name] = { shape: d.shape, data: masks[i].subarray(start, start + part) }));
-        const out = await this.train.session.run(feeds, { host: ['loss'], device: this.train.device });
-        loss += out.host.loss.data[0];
-        grads = grads ? await this.add(grads, out.device) : out.device;
+    let gradNorm: number;
+    if (!this.parts) {
+      const gradNames = onGradients ? nonEmptyGroups(this.layout).map((b) => flatGradName(b.name)) : [];
+      const out = await this.train.session.run(
+        { ...this.stateFeeds(this.train.inputs!), ...batchFeeds(0), ...scalars },
+        { host: ['loss', 'grad_norm'], device: [...this.train.device, ...gradNames], inPlace: this.inPlace() },
+      );
+      loss = out.host.loss.data[0];
+      gradNorm = out.host.grad_norm.data[0];
+      try {
+        if (!Number.isFinite(loss)) throw notFinite(loss);
+        if (onGradients) onGradients(await this.readGradients(out.device));
+      } finally {
+        for (const k of gradNames) out.device[k].dispose();
       }
-      if (!Number.isFinite(loss)) {
-        throw new FlattenError(
-          'training',
-          `the loss became ${loss} at epoch ${this.epoch + 1}, step ${idx + 1} (${where}); the weights were not updated with it`,
+      this.replaceState(out.device);
+    } else {
+      let grads: Record<string, DeviceTensor> | null = null;
+      try {
+        for (let start = 0; start < B; start += part) {
+          const out = await this.train.session.run(
+            { ...this.stateFeeds(this.train.inputs!), ...batchFeeds(start) },
+            { host: ['loss'], device: this.train.device },
+          );
+          loss += out.host.loss.data[0];
+          grads = grads ? await this.add(grads, out.device) : out.device;
+        }
+        if (!Number.isFinite(loss)) throw notFinite(loss);
+        if (onGradients) onGradients(await this.readGradients(grads!));
+        const out = await this.parts.update.session.run(
+          { ...grads!, ...this.stateFeeds(this.parts.update.inputs!), ...scalars },
+          { host: ['grad_norm'], device: this.parts.update.device, inPlace: this.inPlace() },
         );
+        gradNorm = out.host.grad_norm.data[0];
+        this.replaceState(out.device);
+      } finally {
+        for (const t of Object.values(grads ?? {})) t.dispose();
       }
-      if (onGradients) onGradients(await this.readGradients(grads!));
-      const lr = this.groups[0].lr;
-      const gradNorm = await this.applyUpdate(grads!);
-      const rates = learningRates(this.schedule, this.epoch * this.stepsPerEpoch + idx);
-      this.groups.forEach((g, i) => (g.lr = rates[i]));
-      const clipped = this.settings.clipGrad !== null && Math.fround(this.settings.clipGrad / Math.fround(gradNorm + 1e-6)) < 1;
-      return { epoch: this.epoch, step: idx, loss, lr, gradNorm, clipped };
-    } finally {
-      for (const t of Object.values(grads ?? {})) t.dispose();
     }
+    const rates = learningRates(this.schedule, this.epoch * this.stepsPerEpoch + idx);
+    this.groups.forEach((g, i) => (g.lr = rates[i]));
+    const clipped = this.settings.clipGrad !== null && Math.fround(this.settings.clipGrad / Math.fround(gradNorm + 1e-6)) < 1;
+    return { epoch: this.epoch, step: idx, loss, lr, gradNorm, clipped };
+  }
+
+  /** The state a graph reads (the graph inputs among it): weights, fixed parameters, optimizer state, EMA. */
+  private stateFeeds(inputs: ReadonlySet<string>): Record<string, DeviceTensor> {
+    const feeds: Record<string, DeviceTensor> = {};
+    for (const [k, t] of this.state) if (inputs.has(k)) feeds[k] = t;
+    return feeds;
+  }
+
+  /** Each `next.` output may take the memory of the state it replaces. */
+  private inPlace(): Record<string, string> {
+    return Object.fromEntries(this.stateNames.map((k) => [nextName(k), k]));
+  }
+
+  /** Puts an update's outputs in place of the state they replace. */
+  private replaceState(outputs: Record<string, DeviceTensor>): void {
+    for (const k of this.stateNames) {
+      this.state.get(k)!.dispose();
+      this.state.set(k, outputs[nextName(k)]);
+    }
+  }
+
+  /** The rates and bias corrections this step's update is fed. */
+  private updateScalars(): Record<string, number> {
+    return updateScalars(
+      this.settings.optimizer,
+      nonEmptyGroups(this.layout).map((b) => {
+        const index = Number(b.name.slice('params.'.length));
+        return { lr: this.groups[index].lr, wd: this.groups[index].weightDecay, index };
+      }),
+      this.steps,
+    );
   }
 
   /** The sum of two parts' gradients; both parts are freed. */
@@ -307,7 +394,7 @@ export class Trainer {
       feeds[`b.${k}`] = b[k];
     }
     try {
-      const out = await this.sum!.session.run(feeds, { host: [], device: this.sum!.device });
+      const out = await this.parts!.sum.session.run(feeds, { host: [], device: this.parts!.sum.device });
       return Object.fromEntries(Object.keys(a).map((k) => [k, out.device[`sum.${k}`]]));
     } finally {
       for (const t of Object.values(feeds)) t.dispose();
@@ -317,31 +404,8 @@ export class Trainer {
   /** The flat gradients split by parameter (our names). */
   private async readGradients(grads: Record<string, DeviceTensor>): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const b of this.update.graph.groups) unpack(b, await grads[flatGradName(b.name)].read(), out);
+    for (const b of nonEmptyGroups(this.layout)) unpack(b, await grads[flatGradName(b.name)].read(), out);
     return out;
-  }
-
-  /** Runs the update graph, replaces the state with its outputs; returns the gradient norm. */
-  private async applyUpdate(grads: Record<string, DeviceTensor>): Promise<number> {
-    this.steps += 1;
-    const scalars = updateScalars(
-      this.settings.optimizer,
-      this.update.graph.groups.map((b) => {
-        const index = Number(b.name.slice('params.'.length));
-        return { lr: this.groups[index].lr, wd: this.groups[index].weightDecay, index };
-      }),
-      this.steps,
-    );
-    const feeds: Record<string, Tensor | DeviceTensor> = { ...grads };
-    for (const [k, v] of Object.entries(scalars)) feeds[k] = scalarTensor(v);
-    for (const k of this.update.graph.state) feeds[k] = this.state.get(k)!;
-    if (this.layout.fixed && this.hasEma) feeds[this.layout.fixed.name] = this.state.get(this.layout.fixed.name)!;
-    const out = await this.update.session.run(feeds, { host: ['grad_norm'], device: this.update.device });
-    for (const k of this.update.graph.state) {
-      this.state.get(k)!.dispose();
-      this.state.set(k, out.device[nextName(k)]);
-    }
-    return out.host.grad_norm.data[0];
   }
 
   /**
@@ -399,7 +463,7 @@ export class Trainer {
     for (const b of allBuffers(this.layout)) if (b.size > 0) unpack(b, await read(b.name), params);
     const optimizerState = new Map<string, ParamState>();
     const kinds = stateKinds(this.settings.optimizer);
-    for (const b of this.update.graph.groups) {
+    for (const b of nonEmptyGroups(this.layout)) {
       const i = b.name.slice('params.'.length);
       const parts = await Promise.all(kinds.map(async (k) => unpack(b, await read(`${k}.${i}`))));
       for (const s of b.slots) {
@@ -424,7 +488,7 @@ export class Trainer {
   async release(): Promise<void> {
     for (const t of this.state.values()) t.dispose();
     this.state.clear();
-    const sessions = [this.train.session, this.update.session, ...(this.sum ? [this.sum.session] : [])];
+    const sessions = [this.train.session, ...(this.parts ? [this.parts.sum.session, this.parts.update.session] : [])];
     for (const r of await Promise.all(this.evaluators.values())) sessions.push(r.session);
     for (const s of sessions) await s.release();
   }
@@ -455,7 +519,12 @@ async function sumRunner(rt: StepRuntime, groups: readonly FlatBuffer[]): Promis
  * The update graph's state on the device: the weights packed into their buffers, the optimizer state
  * (zeros, or the resumed run's), the EMA (a copy of the weights, or the resumed run's).
  */
-async function initialState(rt: StepRuntime, layout: ParamLayout, upd: UpdateGraph, o: TrainerOptions): Promise<Map<string, DeviceTensor>> {
+async function initialState(
+  rt: StepRuntime,
+  layout: ParamLayout,
+  stateNames: readonly string[],
+  o: TrainerOptions,
+): Promise<Map<string, DeviceTensor>> {
   const state = new Map<string, DeviceTensor>();
   const put = async (name: string, data: Float32Array) => state.set(name, await rt.upload({ shape: [data.length], data }));
   const weight = (name: string) => {
@@ -475,7 +544,7 @@ async function initialState(rt: StepRuntime, layout: ParamLayout, upd: UpdateGra
       );
     }
   }
-  for (const b of upd.groups) {
+  for (const b of nonEmptyGroups(layout)) {
     const i = b.name.slice('params.'.length);
     const saved = (n: string) => o.resume?.optimizerState.get(n);
     const kind: Record<string, (s: ParamState | undefined) => Float32Array | undefined> = {
@@ -489,7 +558,7 @@ async function initialState(rt: StepRuntime, layout: ParamLayout, upd: UpdateGra
         pack(b, (n) => kind[k](saved(n)) ?? new Float32Array(numelOf(b, n))),
       );
   }
-  for (const k of upd.state) if (!state.has(k)) throw new Error(`internal: no initial value for ${k}`);
+  for (const k of stateNames) if (!state.has(k)) throw new Error(`internal: no initial value for ${k}`);
   return state;
 }
 

@@ -18,6 +18,7 @@ import { INPUT_NAME } from '../models/define.js';
 import { type Architecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
 import { allBuffers, type ParamLayout } from './layout.js';
+import { addUpdate, nonEmptyGroups, type UpdateOptions } from './update_graph.js';
 
 /** Name of the soft-target input. */
 export const TARGETS_NAME = 'targets';
@@ -39,6 +40,11 @@ export interface TrainingGraphOptions {
    * every parameter before the head.
    */
   fromFeatures?: boolean;
+  /**
+   * Add the update (update_graph.ts) at the end, needs `layout`: the graph then takes the optimizer
+   * state and EMA too and outputs their next values and `grad_norm`, besides the gradients.
+   */
+  update?: UpdateOptions;
   /**
    * The batch the loss averages over, when it is larger than the graph's (gradient accumulation: each
    * part then contributes its share, and the parts' gradients and losses add up to the whole batch's).
@@ -66,6 +72,8 @@ export interface TrainingGraph {
   readonly unused: readonly ParamSpec[];
   /** The flat buffers, when the graph was built with a layout. */
   readonly layout: ParamLayout | null;
+  /** The state inputs the update reads (each with a `next.` output), when the graph updates. */
+  readonly updateState: readonly string[] | null;
 }
 
 /** Name of the input of a graph that starts from the pooled features (`fromFeatures`). */
@@ -105,7 +113,8 @@ function feedFromBuffers(g: Graph, layout: ParamLayout): void {
         const flat = g.fixedInput(b.name, [b.size]); // (P)
         for (const s of b.slots) {
           if (!fed.has(s.param.name)) continue;
-          const piece = b.slots.length > 1 ? op.slice(g, flat, 0, s.offset, s.offset + s.size) : flat; // (size)
+          // a copy even of a whole buffer: an update written over the buffer in place must not change it
+          const piece = op.slice(g, flat, 0, s.offset, s.offset + s.size); // (size)
           g.node('Reshape', [piece, g.ints(s.param.shape)], {}, [[...s.param.shape]], s.param.name);
         }
       }
@@ -199,9 +208,12 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     trained,
     [...g.params.values()].filter((p) => !trainedNames.has(p.name)),
   );
+  let updateState: string[] | null = null;
   if (layout) {
     feedFromBuffers(g, layout);
-    for (const b of layout.groups) if (b.size > 0) g.output(flatGradients(g, b.slots, grads), flatGradName(b.name));
+    const flat = nonEmptyGroups(layout).map((b) => flatGradients(g, b.slots, grads));
+    nonEmptyGroups(layout).forEach((b, k) => g.output(flat[k], flatGradName(b.name)));
+    if (opts.update) updateState = addUpdate(g, layout, opts.update, flat, grads as ReadonlyMap<string, Value>);
   } else for (const p of trained) g.output(grads.get(p.name)!, gradName(p.name));
   const params = [...g.params.values()];
   const fedNames = new Set(fed.map((p) => p.name));
@@ -217,5 +229,6 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     trained,
     unused: params.filter((p) => !fedNames.has(p.name)),
     layout: layout ?? null,
+    updateState,
   };
 }

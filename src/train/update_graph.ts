@@ -1,6 +1,8 @@
 /**
- * The update after each step as one ONNX graph over the flat buffers of layout.ts, so that the
- * weights, optimizer state and EMA never leave the device the step runs on:
+ * The update after each step as ONNX nodes over the flat buffers of layout.ts, so that the weights,
+ * optimizer state and EMA never leave the device the step runs on — at the end of the training graph
+ * (one run per step, the update's temporaries taking memory the backward pass has freed), or as a
+ * graph of its own after a batch run in parts:
  *
  *   total = ‖(‖g₀‖, ‖g₁‖, …)‖                              (clip_grad_norm_, over every parameter)
  *   g ← g · min(1, max_norm / (total + 1e-6))              (TRAIN.CLIP_GRAD, when set)
@@ -47,12 +49,16 @@ export interface UpdateGraph {
   readonly graph: Graph;
   /** Every state input: params, optimizer state and EMA of each group, the fixed EMA. */
   readonly state: readonly string[];
-  /** Each group buffer's name, in the order of the layout (empty groups left out). */
+  /** The group buffers that hold parameters, in the order of the layout (empty groups left out). */
   readonly groups: readonly FlatBuffer[];
 }
 
+/** The group buffers that hold parameters. */
+export const nonEmptyGroups = (layout: ParamLayout): FlatBuffer[] => layout.groups.filter((b) => b.size > 0);
+
 /**
- * Builds the update graph of a layout.
+ * Builds the update graph of a layout on its own: the gradients are inputs `grads.<i>` (what the
+ * training graph outputs when a batch runs in parts and the parts' gradients are summed first).
  *
  * @example
  * ```ts
@@ -62,19 +68,42 @@ export interface UpdateGraph {
  */
 export function defineUpdateGraph(layout: ParamLayout, o: UpdateOptions): UpdateGraph {
   const g = new Graph('fp32', { batch: 1 });
+  const groups = nonEmptyGroups(layout);
+  const grads = groups.map((b) => g.fixedInput(b.name.replace(/^params\./, 'grads.'), [b.size])); // (P) each
+  return { graph: g, state: addUpdate(g, layout, o, grads), groups };
+}
+
+/**
+ * Adds the update to a graph: from each group's flat gradients (P), its `next.` outputs and
+ * `grad_norm`; the state inputs are declared unless the graph has them already (a training graph
+ * feeds its parameters from the same buffers). `paramGrads`, when the graph has them, gives each
+ * parameter's own gradient for the norms, so the flat buffers need no slicing. Returns the names of
+ * the state inputs.
+ */
+export function addUpdate(
+  g: Graph,
+  layout: ParamLayout,
+  o: UpdateOptions,
+  grads: readonly Value[],
+  paramGrads?: ReadonlyMap<string, Value>,
+): string[] {
   const c = (name: string, v: number) => g.constant(name, [], [v]);
   const groups = layout.groups.map((b, i) => ({ b, wd: o.weightDecays[i] })).filter((x) => x.b.size > 0);
   const state: string[] = [];
+  const has = (name: string) => g.inputs.some((i) => i.name === name);
   const input = (name: string, size: number) => {
     state.push(name);
-    return g.fixedInput(name, [size]); // (P)
+    return has(name) ? name : g.fixedInput(name, [size]); // (P)
   };
-  const grads = groups.map(({ b }) => g.fixedInput(b.name.replace(/^params\./, 'grads.'), [b.size])); // (P) each
   // each parameter's norm, then the norm of those, as PyTorch sums them: one float32 sum over a whole
   // buffer of millions strays further from it
   const norms = groups.flatMap(({ b }, k) =>
-    b.slots.map((s) => op.reduceL2(g, b.slots.length > 1 ? op.slice(g, grads[k], 0, s.offset, s.offset + s.size) : grads[k], [0])),
-  ); // (1) each
+    b.slots.map((s) => {
+      const own = paramGrads?.get(s.param.name);
+      if (own) return op.reshape(g, op.reduceL2(g, own, [...s.param.shape.keys()], false), [1]); // (1)
+      return op.reduceL2(g, b.slots.length > 1 ? op.slice(g, grads[k], 0, s.offset, s.offset + s.size) : grads[k], [0]); // (1)
+    }),
+  );
   const total = op.reshape(g, op.reduceL2(g, op.concatMany(g, norms, 0), [0]), []); // ()
   g.output(total, 'grad_norm');
   let coef: Value | null = null;
@@ -113,9 +142,10 @@ export function defineUpdateGraph(layout: ParamLayout, o: UpdateOptions): Update
     if (o.emaDecay !== null) emaUpdate(g, input(`ema.${b.name}`, b.size), next, o.emaDecay);
   });
   if (o.emaDecay !== null && layout.fixed) {
-    emaUpdate(g, input(`ema.${layout.fixed.name}`, layout.fixed.size), g.fixedInput(layout.fixed.name, [layout.fixed.size]), o.emaDecay);
+    const fixed = has(layout.fixed.name) ? layout.fixed.name : g.fixedInput(layout.fixed.name, [layout.fixed.size]);
+    emaUpdate(g, input(`ema.${layout.fixed.name}`, layout.fixed.size), fixed, o.emaDecay);
   }
-  return { graph: g, state, groups: groups.map((x) => x.b) };
+  return state;
 }
 
 /** e ← decay·e + (1 − decay)·p, as an output `next.<e>`. */

@@ -51,6 +51,8 @@ const all = process.env.FLATTEN_WEBGPU_MODELS === 'all';
 const models = all ? [...FIXTURES, ...REGISTERED] : FIXTURES;
 const trained = all ? ['pvt_v2_mini', 'pvt_mini_sr', 'swin_mini', 'cswin_mini'] : ['pvt_v2_mini'];
 
+const ADAMW = { name: 'adamw' as const, weightDecay: 0.05, eps: 1e-8, betas: [0.9, 0.999] as const, momentum: 0.9 };
+
 /** Two groups, as the optimizer's: matrices, and 1-D parameters. */
 const twoGroups = (g: Graph, trained: readonly ParamSpec[], fixed: readonly ParamSpec[]) =>
   paramLayout(
@@ -93,28 +95,52 @@ describe.skipIf(!status.ok)(`WebGPU in Node (${status.adapter})`, () => {
     expect(onCpu).toEqual({});
   });
 
-  it.each(trained)('%s training step on flat buffers: the CPU provider’s loss and gradients; no node on the CPU', async (name) => {
-    const B = 2;
-    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture(name, 'config.json')), { batch: B, layout: twoGroups });
-    const w = randomWeights(tg.params, 0);
-    const [c, h, wd] = tg.inputShape;
-    const feeds: Record<string, Tensor> = {
-      pixel_values: { shape: [B, c, h, wd], data: Float32Array.from({ length: B * c * h * wd }, (_, i) => Math.sin(i * 0.37)) },
-      [TARGETS_NAME]: { shape: [B, tg.numClasses], data: new Float32Array(B * tg.numClasses).fill(1 / tg.numClasses) },
-    };
-    for (const b of tg.layout!.groups) feeds[b.name] = { shape: [b.size], data: pack(b, (n) => w.get(n)!) };
-    for (const d of tg.graph.dropPaths) feeds[d.name] = { shape: [...d.shape], data: new Float32Array(B).fill(1) };
-    const bytes = serializeModel(tg.graph, () => new Float32Array());
-    const gpu = await placedRun(bytes, feeds, ['webgpu']);
-    const cpu = await placedRun(bytes, feeds, ['cpu']);
-    const worst = worstRelative(gpu.outputs, cpu.outputs);
-    const onCpu = gpu.placement.CPUExecutionProvider ?? {};
-    console.log(
-      `[webgpu] ${name} training step: ${Object.keys(cpu.outputs).length} outputs (loss and gradients), worst |webgpu - cpu| ${worst.toExponential(2)} of the largest; on the CPU: ${JSON.stringify(onCpu)}`,
-    );
-    expect(worst).toBeLessThan(1e-4);
-    expect(onCpu).toEqual({});
-  });
+  it.each(trained)(
+    '%s training step on flat buffers, the update included: the CPU provider’s loss, gradients and state; no node on the CPU',
+    async (name) => {
+      const B = 2;
+      const update = { optimizer: ADAMW, weightDecays: [0.05, 0], clipGrad: 0.5, emaDecay: 0.99 };
+      const tg = defineTrainingGraph(resolveArchitectureSpec(fixture(name, 'config.json')), { batch: B, layout: twoGroups, update });
+      const w = randomWeights(tg.params, 0);
+      const [c, h, wd] = tg.inputShape;
+      const feeds: Record<string, Tensor> = {
+        pixel_values: { shape: [B, c, h, wd], data: Float32Array.from({ length: B * c * h * wd }, (_, i) => Math.sin(i * 0.37)) },
+        [TARGETS_NAME]: { shape: [B, tg.numClasses], data: new Float32Array(B * tg.numClasses).fill(1 / tg.numClasses) },
+      };
+      for (const b of tg.layout!.groups) feeds[b.name] = { shape: [b.size], data: pack(b, (n) => w.get(n)!) };
+      // the update's state and scalars (the step is the whole batch: forward, backward and update in one graph)
+      for (const input of tg.graph.inputs) {
+        if (feeds[input.name] || input.name.startsWith('drop_path')) continue;
+        const n = input.shape.reduce((a, b) => a * b, 1);
+        feeds[input.name] = {
+          shape: [...input.shape],
+          data: Float32Array.from({ length: n }, (_, i) => (input.name.startsWith('ema.') || input.name === 'fixed' ? Math.cos(i) : 0.01)),
+        };
+      }
+      for (const [k, v] of Object.entries(
+        updateScalars(
+          ADAMW,
+          [
+            { lr: 1e-3, wd: 0.05, index: 0 },
+            { lr: 1e-3, wd: 0, index: 1 },
+          ],
+          3,
+        ),
+      ))
+        feeds[k] = { shape: [], data: Float32Array.of(v) };
+      for (const d of tg.graph.dropPaths) feeds[d.name] = { shape: [...d.shape], data: new Float32Array(B).fill(1) };
+      const bytes = serializeModel(tg.graph, () => new Float32Array());
+      const gpu = await placedRun(bytes, feeds, ['webgpu']);
+      const cpu = await placedRun(bytes, feeds, ['cpu']);
+      const worst = worstRelative(gpu.outputs, cpu.outputs);
+      const onCpu = gpu.placement.CPUExecutionProvider ?? {};
+      console.log(
+        `[webgpu] ${name} training step: ${Object.keys(cpu.outputs).length} outputs (loss, gradients, next state), worst |webgpu - cpu| ${worst.toExponential(2)} of the largest; on the CPU: ${JSON.stringify(onCpu)}`,
+      );
+      expect(worst).toBeLessThan(1e-4);
+      expect(onCpu).toEqual({});
+    },
+  );
 
   it('the update after a step (AdamW, clipping, EMA over flat buffers): the CPU provider’s state; no node on the CPU', async () => {
     const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('pvt_v2_mini', 'config.json')), {
