@@ -15,18 +15,7 @@ import { registeredNames, resolveArchitecture } from '../src/models/registry.js'
 import { fitPart, trainingMemory } from '../src/web/memory.js';
 import { launch } from '../test/web/browser.js';
 import { DIST_WEB, serve } from '../test/web/server.js';
-
-/** What the page's `benchTrain` returns (web/studio/protocol.ts). */
-interface BenchResult {
-  threads: number;
-  part: number;
-  imagesPerSecond: number;
-  stepMs: number[];
-  totalSeconds: number;
-  prepareSeconds: number;
-  gemmGflops: number;
-  trainGflops: number;
-}
+import type { BenchResult } from '../web/studio/bench.js';
 
 const { values } = parseArgs({
   options: {

@@ -3,6 +3,9 @@
  * page asks; the worker trains, and reports every step, every epoch and every checkpoint as events.
  */
 import type { ArchitectureConfig, LabelScore, WebBackend } from '../../src/web/index.js';
+import type { BenchResult } from './bench.js';
+
+export type { BenchResult } from './bench.js';
 
 /** What a run is asked to do: the page's controls, as the official config's keys. */
 export interface RunRequest {
@@ -124,21 +127,3 @@ export type Event =
   | { kind: 'classified'; top: LabelScore[] }
   | { kind: 'exported'; format: 'safetensors' | 'onnx'; bytes: Uint8Array }
   | { kind: 'bench'; result: BenchResult };
-
-/** What a training benchmark measured. */
-export interface BenchResult {
-  backend: WebBackend;
-  threads: number;
-  batch: number;
-  part: number;
-  /** Images per second of the training steps after the first (median step). */
-  imagesPerSecond: number;
-  stepMs: number[];
-  /** From creating the trainer to the end of the run. */
-  totalSeconds: number;
-  /** Of which computing a linear probe's features. */
-  prepareSeconds: number;
-  /** onnxruntime-web's dense float32 GEMM rate here (WASM), and the step's rate counted as 3× the forward's MACs. */
-  gemmGflops: number;
-  trainGflops: number;
-}
