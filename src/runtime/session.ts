@@ -94,7 +94,7 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
  */
 export function nodeStepRuntime(opts: RuntimeOptions = {}): StepRuntime {
   const eps = opts.executionProviders ?? ['cpu'];
-  return hostStepRuntime(eps[0], (model) => createSession(model, { memoryPattern: false, ...opts }));
+  return hostStepRuntime(eps[0], (model) => createSession(model, { memoryPattern: false, ...opts }), true);
 }
 
 /**

@@ -30,15 +30,18 @@ class HostTensor implements DeviceTensor {
 }
 
 /**
- * A {@link StepRuntime} over sessions that compute in ordinary memory.
+ * A {@link StepRuntime} over sessions that compute in ordinary memory. With `writesInto` (what
+ * onnxruntime-node does), outputs a run asks to update in place are written into the input's array;
+ * without it (onnxruntime-web's WASM build copies a pre-allocated CPU output into its heap and never
+ * back), they come back as new arrays, which is the same state at the cost of one copy.
  *
  * @example
  * ```ts
- * const rt = hostStepRuntime('cpu', (bytes) => createSession(bytes, { threads: 2 }));
+ * const rt = hostStepRuntime('cpu', (bytes) => createSession(bytes, { threads: 2 }), true);
  * const s = await rt.createSession(bytes, ['grads.0']);
  * ```
  */
-export function hostStepRuntime(name: string, create: (model: Uint8Array) => Promise<RuntimeSession>): StepRuntime {
+export function hostStepRuntime(name: string, create: (model: Uint8Array) => Promise<RuntimeSession>, writesInto: boolean): StepRuntime {
   return {
     name,
     downloadedBytes: 0,
@@ -50,7 +53,7 @@ export function hostStepRuntime(name: string, create: (model: Uint8Array) => Pro
           for (const [k, t] of Object.entries(inputs))
             feeds[k] = isDeviceTensor(t) ? { shape: t.shape, data: (t as HostTensor).values } : t;
           const into: Record<string, Float32Array> = {};
-          for (const [out, input] of Object.entries(outputs.inPlace ?? {})) into[out] = feeds[input].data;
+          if (writesInto) for (const [out, input] of Object.entries(outputs.inPlace ?? {})) into[out] = feeds[input].data;
           const out = await session.run(feeds, [...outputs.host, ...outputs.device], into);
           const host: Record<string, Tensor> = {};
           const device: Record<string, DeviceTensor> = {};

@@ -161,7 +161,7 @@ function uploadModel(): Uint8Array {
  * ```
  */
 export function webStepRuntime(backend: WebBackend): StepRuntime {
-  if (backend === 'wasm') return hostStepRuntime('wasm', (model) => createWebSession(model, 'wasm'));
+  if (backend === 'wasm') return hostStepRuntime('wasm', (model) => createWebSession(model, 'wasm'), false);
   const counter = { bytes: 0 };
   let uploader: Promise<ort.InferenceSession> | null = null;
   const create = (model: Uint8Array, device: readonly string[]) =>
