@@ -12,6 +12,7 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { preprocessCommand } from './commands/preprocess.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { FlattenError, oneLine } from '../util/errors.js';
 
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   evalCommand,
   predictCommand,
   trainCommand,
+  serveCommand,
   preprocessCommand,
   infoCommand,
   benchCommand,

@@ -317,7 +317,15 @@ export function imageToTokens(g: Graph, x: Value): Value {
   return op.transpose(g, t, [0, 2, 1]); // (B, H·W, C)
 }
 
-/** Mean over the token axis: (B, N, C) → (B, C). */
+/**
+ * Mean over the token axis: (B, N, C) → (B, C). In an inference graph it is a product with a row of
+ * ones, divided by N: onnxruntime's CPU ReduceMean over the middle axis sums in another order when the
+ * batch is 1 (it drops the axis of size 1), and an image's features must not depend on whether it ran
+ * alone or in a batch (a server batches requests). For batches above 1 the values are the same.
+ */
 export function meanTokens(g: Graph, x: Value): Value {
-  return op.reduceMean(g, x, [1], false);
+  if (g.training) return op.reduceMean(g, x, [1], false);
+  const [, n, c] = g.shape(x);
+  const sum = op.matmul(g, g.constant('ones', [1, n], new Float32Array(n).fill(1)), x); // (B, 1, C)
+  return op.reshape(g, op.div(g, sum, g.constant('tokens', [], [n])), [-1, c]); // (B, C)
 }

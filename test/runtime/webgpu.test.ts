@@ -3,7 +3,8 @@
  * chromium): every fixture model and every registered T/B0 model must give the CPU provider's logits
  * (within 1e-4 of the largest logit) and top-5, with every node placed on the GPU. A machine without
  * a usable adapter skips these tests and prints why. The full-size models take 20–60 s each on
- * SwiftShader, so they run only with `FLATTEN_WEBGPU_MODELS=all` (`npm run test:webgpu`).
+ * SwiftShader, so they, and the fixtures beyond one of each attention layout, run only with
+ * `FLATTEN_WEBGPU_MODELS=all` (`npm run test:webgpu`).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,10 @@ function build(name: string) {
 }
 
 const all = process.env.FLATTEN_WEBGPU_MODELS === 'all';
-const models = all ? [...FIXTURES, ...REGISTERED] : FIXTURES;
+/** By default one fixture of each attention layout (windows, stripes, spatial reduction, PVTv2's pooling). */
+const models = all
+  ? [...FIXTURES, ...REGISTERED]
+  : FIXTURES.filter((m) => ['swin_mini', 'cswin_mini_global', 'pvt_mini_sr', 'pvt_v2_mini'].includes(m));
 const trained = all ? ['pvt_v2_mini', 'pvt_mini_sr', 'swin_mini', 'cswin_mini'] : ['pvt_v2_mini'];
 
 const ADAMW = { name: 'adamw' as const, weightDecay: 0.05, eps: 1e-8, betas: [0.9, 0.999] as const, momentum: 0.9 };

@@ -9,7 +9,8 @@
  * `FLATTEN_E2E_BACKEND=webgpu|wasm` runs one backend; by default both: the whole suite on WASM, then
  * the fixture models and the attention clicks again on WebGPU (SwiftShader), where the page must
  * report WebGPU rather than fall back. `FLATTEN_E2E_REGISTERED=1` adds every registered T/B0 model
- * with random weights (a few minutes on SwiftShader).
+ * with random weights (a few minutes on SwiftShader); `FLATTEN_WEBGPU_MODELS=all` every fixture
+ * model on WebGPU (by default one of each attention layout).
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,15 @@ const CASES: [string, string][] = [
   ['pvt_mini_sr', 'rocket.jpg'],
   ['pvt_v2_mini', 'chelsea.png'],
 ];
+/**
+ * On WebGPU (SwiftShader, 20–40 s a model) one model of each attention layout: windows, stripes,
+ * spatial reduction (Node's WebGPU test and the training page cover the rest); every fixture with
+ * `FLATTEN_WEBGPU_MODELS=all`.
+ */
+const WEBGPU_CASES =
+  process.env.FLATTEN_WEBGPU_MODELS === 'all'
+    ? CASES
+    : CASES.filter(([name]) => ['swin_mini', 'cswin_mini_global', 'pvt_mini_sr'].includes(name));
 
 let server: Awaited<ReturnType<typeof serve>>;
 let browser: Browser;
@@ -144,7 +154,7 @@ for (const backend of BACKENDS)
     });
 
     it('shows the same logits and top-5 as Node on every fixture model', async () => {
-      for (const [i, [name, image]] of CASES.entries()) {
+      for (const [i, [name, image]] of (backend === 'webgpu' ? WEBGPU_CASES : CASES).entries()) {
         await loadCase(name);
         const s = await pick('#image-file', fixture('images', image));
         expect(s.error).toBeNull();
