@@ -62,5 +62,3 @@ export { saveTorch } from './checkpoint/torch_file.js';
 export { torchArchive } from './checkpoint/torch_save.js';
 export { defineTrainingGraph, type TrainingGraph } from './train/training_graph.js';
 export { differentiate } from './graph/autodiff.js';
-export { InferenceServer, type ServeOptions } from './serve/server.js';
-export type { ServedModelSpec, ModelInfo } from './serve/tasks.js';

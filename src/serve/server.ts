@@ -77,7 +77,7 @@ export class InferenceServer {
    *
    * @example
    * ```ts
-   * import { InferenceServer } from 'flatten-vit';
+   * import { InferenceServer } from './server.js'; // what `flatten-vit serve` runs
    * const server = await InferenceServer.start({ models: [{ name: 'b0', arch: 'flatten_pvt_v2_b0' }], port: 8000 });
    * // POST http://127.0.0.1:8000/v2/models/b0/infer
    * await server.shutdown();
