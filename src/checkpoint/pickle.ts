@@ -578,7 +578,8 @@ export function keyText(k: unknown): string {
   return `<${describe(k)}>`;
 }
 
-function describe(v: unknown): string {
+/** What kind of value a pickle value is (`tuple`, `dict`, `class torch.FloatStorage`…), in a few characters. */
+export function describe(v: unknown): string {
   if (v === null) return 'None';
   if (v instanceof PyGlobal) return `class ${v.qualifiedName}`;
   if (v instanceof AllowedCallable) return `function ${v.name}`;

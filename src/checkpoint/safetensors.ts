@@ -24,25 +24,33 @@ const DTYPES: ReadonlyMap<string, DType> = new Map<string, DType>([
   ['BOOL', 'bool'],
 ]);
 
-/** Largest header recognised as safetensors (the format's reference implementation's limit, 100 MB). */
+/**
+ * Largest header read: the format's reference implementation's limit, 100,000,000 bytes (its
+ * `MAX_HEADER_SIZE`; above it, it fails with `HeaderTooLarge`). A Swin-B state dict's header is about
+ * 30 KB; what makes a header large is its `__metadata__` strings.
+ */
 const MAX_HEADER = 100_000_000;
 
 /**
- * Largest header read: 16 MiB. A Swin-B state dict's header is about 30 KB; parsing a 100 MB header of
- * small JSON values would take gigabytes.
+ * Most JSON values in a header (objects, arrays, strings, numbers): a tensor's entry holds about ten,
+ * so this allows ten times the tensors a state dict may have, and keeps `JSON.parse` of the largest
+ * header to a few hundred megabytes (a header of 100 MB of `{}`s would otherwise build 25 million
+ * objects).
  */
-const MAX_READ_HEADER = 16 * 2 ** 20;
+const MAX_VALUES = 10 * CHECKPOINT_LIMITS.maxTensors;
 
 /** Deepest nesting of the JSON header (a header has 3 levels: the table, a tensor, its shape). */
 const MAX_DEPTH = 8;
 
 /**
- * The deepest bracket nesting of JSON text, outside strings, in one linear scan: checked before
- * `JSON.parse`, which takes seconds on a few megabytes of nested brackets.
+ * The deepest bracket nesting of JSON text and (an upper bound of) how many values it holds, outside
+ * strings, in one linear scan: checked before `JSON.parse`, which takes seconds on a few megabytes of
+ * nested brackets and gigabytes on a hundred megabytes of tiny values.
  */
-function nestingDepth(text: string): number {
+function jsonShape(text: string): { depth: number; values: number } {
   let depth = 0;
   let max = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -52,8 +60,9 @@ function nestingDepth(text: string): number {
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
     else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c || c === 0x3a) values++;
   }
-  return max;
+  return { depth: max, values };
 }
 
 /** Most dimensions a tensor may have. */
@@ -64,7 +73,7 @@ export function looksLikeSafetensors(head: Uint8Array): boolean {
   if (head.length < 9) return false;
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const n = dv.getBigUint64(0, true);
-  return n > 1n && n < BigInt(MAX_HEADER) && head[8] === 0x7b;
+  return n > 1n && n < 1n << 48n && head[8] === 0x7b;
 }
 
 /**
@@ -80,12 +89,14 @@ export function readSafetensors(src: ByteSource): StateDict {
   const bad = (msg: string) => fileError('format', src.name, `is not a valid safetensors file: ${msg}`);
   if (src.size < 8) throw bad('shorter than its 8-byte header length');
   const n = new DataView(src.read(0, 8).slice().buffer).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER)) throw bad(`HeaderTooLarge: its header length ${n} is above the format's limit of ${MAX_HEADER} bytes`);
   if (n > BigInt(src.size - 8)) throw bad(`header length ${n} exceeds the file`);
-  if (n > BigInt(MAX_READ_HEADER)) throw bad(`header of ${n} bytes is larger than the ${MAX_READ_HEADER} read`);
   let header: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, Number(n)));
-    if (nestingDepth(text) > MAX_DEPTH) throw bad(`header nests deeper than ${MAX_DEPTH} levels; a safetensors header has 3`);
+    const shape = jsonShape(text);
+    if (shape.depth > MAX_DEPTH) throw bad(`header nests deeper than ${MAX_DEPTH} levels; a safetensors header has 3`);
+    if (shape.values > MAX_VALUES) throw bad(`header holds more than ${MAX_VALUES} JSON values; a state dict's has about ten per tensor`);
     header = JSON.parse(text);
   } catch (e) {
     if (e instanceof FlattenError) throw e;

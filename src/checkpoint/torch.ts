@@ -10,6 +10,7 @@ import { CHECKPOINT_LIMITS } from './limits.js';
 import type { LazyTensor, StateDict } from './lazy.js';
 import {
   AllowedCallable,
+  describe,
   BUILD_STATE,
   latin1Bytes,
   PyGlobal,
@@ -250,6 +251,16 @@ function rebuildTensor(args: unknown[], file: string): TensorRef {
   return new TensorRef(storage, offset, intList(size, 'size', file), intList(stride, 'stride', file));
 }
 
+/**
+ * A call's string argument, as the call takes it: never a value turned into text (a tuple of tuples
+ * of one memoised string would turn into more text than memory holds), at most `max` characters.
+ */
+function text(v: unknown, call: string, file: string, max = Number.POSITIVE_INFINITY): string {
+  if (typeof v !== 'string') throw fileError('pickle', file, `${call} is called with a ${describe(v)}; it takes a string`);
+  if (v.length > max) throw fileError('pickle', file, `${call} is called with a string of ${v.length} characters; it takes at most ${max}`);
+  return v;
+}
+
 /** The functions `_rebuild_from_type_v2` may hand its arguments to. */
 const TENSOR_REBUILDERS = new Set(['torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_tensor', 'torch._utils._rebuild_parameter']);
 
@@ -272,8 +283,8 @@ function makeCallables(file: string): Map<string, Rebuilder> {
     return fn.fn([...args]);
   });
   m.set('torch.Size', (a) => (Array.isArray(a[0]) ? [...a[0]] : []));
-  m.set('torch.device', (a) => String(a[0]));
-  m.set('_codecs.encode', (a) => latin1Bytes(String(a[0] ?? '')));
+  m.set('torch.device', (a) => text(a[0], 'torch.device', file, 64));
+  m.set('_codecs.encode', (a) => latin1Bytes(text(a[0] ?? '', '_codecs.encode', file)));
   m.set('builtins.set', (a) => new Set(Array.isArray(a[0]) ? a[0] : []));
   m.set('builtins.frozenset', (a) => new Set(Array.isArray(a[0]) ? a[0] : []));
   m.set('builtins.bytearray', (a) => (a[0] instanceof Uint8Array ? a[0] : new Uint8Array(0)));
@@ -286,7 +297,7 @@ function makeCallables(file: string): Map<string, Rebuilder> {
     m.set(`${np}.scalar`, (a) => numpyScalar(a));
     m.set(`${np}._reconstruct`, (a) => new PyObject(new PyGlobal('numpy', 'ndarray'), a.slice(1)));
   }
-  m.set('numpy.dtype', (a) => new NumpyDType(String(a[0])));
+  m.set('numpy.dtype', (a) => new NumpyDType(text(a[0], 'numpy.dtype', file, 64)));
   return m;
 }
 
@@ -330,6 +341,12 @@ function isStateDict(v: unknown): v is Map<unknown, unknown> {
   return false;
 }
 
+/** The first entries of a list of keys for a message, each cut to 80 characters. */
+function listed(keys: readonly string[]): string {
+  const shown = keys.slice(0, 8).map((k) => (k.length > 80 ? `${k.slice(0, 80)}…` : k));
+  return `${shown.join(', ')}${keys.length > 8 ? ` and ${keys.length - 8} more` : ''}`;
+}
+
 function selectStateDict(
   root: unknown,
   opts: TorchReadOptions,
@@ -358,7 +375,7 @@ function selectStateDict(
       throw fileError(
         'checkpoint',
         file,
-        `has no 'state_dict_ema' entry for --ema (entries: ${keys.join(', ')}); drop --ema to use '${root.has('model') ? 'model' : keys[0]}'`,
+        `has no 'state_dict_ema' entry for --ema (entries: ${listed(keys)}); drop --ema to use '${root.has('model') ? 'model' : keys[0]}'`,
       );
     }
     return pick('state_dict_ema');
@@ -368,7 +385,7 @@ function selectStateDict(
   throw fileError(
     'checkpoint',
     file,
-    `holds no state dict: expected a 'model', 'state_dict' or 'state_dict_ema' entry, or a dict of tensors; found entries ${keys.slice(0, 8).join(', ') || '(none)'}`,
+    `holds no state dict: expected a 'model', 'state_dict' or 'state_dict_ema' entry, or a dict of tensors; found entries ${listed(keys) || '(none)'}`,
   );
 }
 

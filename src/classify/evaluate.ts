@@ -16,7 +16,7 @@ export interface EvaluateOptions {
   /** Images per model run (default 16). */
   batch?: number;
   /** Called after each batch. */
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, evaluated: number) => void;
   /** Called for each image that cannot be read; the image is skipped. */
   onSkip?: (path: string, reason: string) => void;
 }
@@ -70,7 +70,7 @@ export async function evaluateFolder(model: FlattenModel, dir: string, opts: Eva
     await pending;
     const done = Math.min(start + batchSize, samples.length);
     if (tensors.length === 0) {
-      opts.onProgress?.(done, samples.length);
+      opts.onProgress?.(done, samples.length, evaluated);
       continue;
     }
     pending = model.predict(stack(tensors)).then(({ logits }) => {
@@ -84,10 +84,16 @@ export async function evaluateFolder(model: FlattenModel, dir: string, opts: Eva
         if (top.includes(t)) correct5++;
       });
       evaluated += targets.length;
-      opts.onProgress?.(done, samples.length);
+      opts.onProgress?.(done, samples.length, evaluated);
     });
   }
   await pending;
+  if (evaluated === 0) {
+    throw new FlattenError(
+      'input',
+      `${dir}: no readable image among its ${samples.length} file(s)${skipped ? ` (${skipped} could not be read)` : ''}; an accuracy over no images is not a result`,
+    );
+  }
   const seconds = (performance.now() - t0) / 1000;
   return {
     images: evaluated,

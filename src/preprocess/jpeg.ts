@@ -96,6 +96,8 @@ class BitReader {
   private bits = 0;
   /** Set when a marker or the end of data was reached; further bits are zeros, as in libjpeg. */
   hitMarker = false;
+  /** Zero bits appended after the data ended (the last of them may still be in the buffer). */
+  private zeros = 0;
   constructor(
     private readonly data: Uint8Array,
     public pos: number,
@@ -112,12 +114,24 @@ class BitReader {
           else {
             this.hitMarker = true;
             byte = 0;
+            this.zeros += 8;
           }
         } else this.pos++;
-      } else this.hitMarker = true;
+      } else {
+        this.hitMarker = true;
+        this.zeros += 8;
+      }
       this.acc = ((this.acc << 8) | byte) >>> 0;
       this.bits += 8;
     }
+  }
+
+  /**
+   * Whether bits past the end of the data were consumed: libjpeg's `insufficient_data`, after which
+   * it leaves the rest of the segment's blocks untouched.
+   */
+  get exhausted(): boolean {
+    return this.bits < this.zeros;
   }
 
   peek(n: number): number {
@@ -161,6 +175,7 @@ class BitReader {
     this.acc = 0;
     this.bits = 0;
     this.hitMarker = false;
+    this.zeros = 0;
     while (
       this.pos + 1 < this.data.length &&
       !(this.data[this.pos] === 0xff && this.data[this.pos + 1] >= 0xd0 && this.data[this.pos + 1] <= 0xd7)
@@ -183,6 +198,7 @@ function decodeScan(
   ah: number,
   al: number,
   restartInterval: number,
+  budget: { blocks: number; limit: string },
 ): number {
   const r = new BitReader(data, start);
   let eobrun = 0;
@@ -276,31 +292,37 @@ function decodeScan(
     }
   };
 
-  let mcu = 0;
-  const nextMcu = () => {
-    if (restartInterval > 0 && mcu > 0 && mcu % restartInterval === 0) {
+  // As libjpeg-turbo: once a segment's data is exhausted (or a scan has none), its remaining blocks
+  // keep their coefficients and cost nothing; decoding resumes after the next restart marker.
+  const perMcu = comps.length === 1 ? 1 : comps.reduce((n, c) => n + c.h * c.v, 0);
+  const mcus = comps.length === 1 ? Math.ceil(comps[0].width / 8) * Math.ceil(comps[0].height / 8) : f.mcusX * f.mcusY;
+  const mcuBlock = (m: number): void => {
+    if (comps.length === 1) {
+      const c = comps[0];
+      const bw = Math.ceil(c.width / 8);
+      decodeBlock(c, (Math.floor(m / bw) * c.bw + (m % bw)) * 64);
+      return;
+    }
+    const mx = m % f.mcusX;
+    const my = Math.floor(m / f.mcusX);
+    for (const c of comps)
+      for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) decodeBlock(c, ((my * c.v + v) * c.bw + mx * c.h + h) * 64);
+  };
+  const empty = data[start] === 0xff && data[start + 1] !== 0 && !(data[start + 1] >= 0xd0 && data[start + 1] <= 0xd7);
+  for (let m = empty && restartInterval === 0 ? mcus : 0; m < mcus; m++) {
+    if (restartInterval > 0 && m > 0 && m % restartInterval === 0) {
       r.restart();
       eobrun = 0;
       for (const c of comps) c.dcPred = 0;
     }
-    mcu++;
-  };
-  if (comps.length === 1) {
-    const c = comps[0];
-    const bw = Math.ceil(c.width / 8);
-    const bh = Math.ceil(c.height / 8);
-    for (let by = 0; by < bh; by++)
-      for (let bx = 0; bx < bw; bx++) {
-        nextMcu();
-        decodeBlock(c, (by * c.bw + bx) * 64);
-      }
-  } else {
-    for (let my = 0; my < f.mcusY; my++)
-      for (let mx = 0; mx < f.mcusX; mx++) {
-        nextMcu();
-        for (const c of comps)
-          for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) decodeBlock(c, ((my * c.v + v) * c.bw + mx * c.h + h) * 64);
-      }
+    if (r.exhausted) {
+      if (restartInterval === 0) break;
+      m = (Math.floor(m / restartInterval) + 1) * restartInterval - 1; // on to the next restart marker
+      continue;
+    }
+    budget.blocks -= perMcu;
+    if (budget.blocks < 0) throw new FlattenError('image', budget.limit);
+    mcuBlock(m);
   }
   if (r.hitMarker) return r.pos;
   // Skip to the next marker.
@@ -572,6 +594,13 @@ export function exifOrientation(t: Uint8Array): number {
 export const MAX_SCANS = 1000;
 
 /**
+ * The decoding work allowed, in passes over the frame's blocks: libjpeg's default progressive script
+ * decodes the luma blocks six times and the chroma blocks four; a scan that ends its data early costs
+ * nothing for the blocks it leaves, so only blocks actually decoded count.
+ */
+export const MAX_PASSES = 100;
+
+/**
  * Decodes a JPEG file to RGB exactly as PIL (libjpeg-turbo) followed by `convert('RGB')` would.
  *
  * @example
@@ -592,6 +621,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = maxImageP
   let restartInterval = 0;
   let sawScan = false;
   let scans = 0;
+  let budget: { blocks: number; limit: string } | null = null;
   let ended = false;
   let p = 2;
   while (p < data.length) {
@@ -716,6 +746,10 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = maxImageP
         break;
       case 0xda: {
         if (!frame) bad('a scan comes before the frame header');
+        budget ??= {
+          blocks: MAX_PASSES * frame!.comps.reduce((n, c) => n + c.bw * c.bh, 0),
+          limit: `${file}: cannot decode JPEG: its scans would decode more than ${MAX_PASSES} times the frame's ${frame!.comps.reduce((n, c) => n + c.bw * c.bh, 0)} blocks (a progressive JPEG decodes each about ten times); the file is damaged`,
+        };
         if (++scans > MAX_SCANS) bad(`has more than ${MAX_SCANS} scans; a progressive JPEG has about ten`);
         const f = frame!;
         const n = data[s];
@@ -751,6 +785,7 @@ export function decodeJpeg(data: Uint8Array, file: string, maxPixels = maxImageP
           f.progressive ? ah : 0,
           f.progressive ? al : 0,
           restartInterval,
+          budget!,
         );
         sawScan = true;
         continue;

@@ -11,6 +11,7 @@ import type { Graph, ParamSpec } from '../graph/graph.js';
 import type { LazyTensor } from '../checkpoint/lazy.js';
 import { pyFloat, PyOrderedDict, PyTensor, pyTuple, type PyValue } from '../checkpoint/pickle_writer.js';
 import type { ByteSource } from '../checkpoint/source.js';
+import { keyText } from '../checkpoint/pickle.js';
 import { readTorchTree } from '../checkpoint/torch.js';
 import { describeMismatch, mapStateDict } from '../models/mapping.js';
 import { officialOrder } from '../models/state_order.js';
@@ -203,7 +204,7 @@ function readWeightsEntry(
   entry: string,
 ): Map<string, Float32Array> {
   const tensors = new Map<string, LazyTensor>();
-  for (const [k, v] of dict) if (isLazy(v)) tensors.set(String(k), v);
+  for (const [k, v] of dict) if (isLazy(v)) tensors.set(keyText(k), v);
   const report = mapStateDict(params, new Map([...tensors].map(([k, v]) => [k, v.shape])));
   if (report.missing.length || report.mismatched.length) {
     throw new FlattenError(
@@ -269,7 +270,7 @@ export function readResumeCheckpoint(
     for (const [id, raw] of asMap(opt.get('state'))!) {
       const name = byId.get(Number(id));
       const s = asMap(raw);
-      if (!name || !s) throw bad(`its optimizer state refers to parameter ${String(id)}, which no group holds`);
+      if (!name || !s) throw bad(`its optimizer state refers to parameter ${keyText(id)}, which no group holds`);
       const read = (key: string): Float32Array => {
         const t = s.get(key);
         const want = shapes.get(name)!;

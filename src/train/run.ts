@@ -207,6 +207,7 @@ async function runTraining(o: TrainRunOptions): Promise<TrainResult> {
   const input = [o.arch.args.in_chans as number, h, w];
   o.data.check(input, o.arch.args.num_classes as number, o.settings.batch);
   const frozen = freezePredicate(o.arch, o.freeze);
+  const createdOut = o.out !== undefined && !existsSync(o.out);
   if (o.out) prepareOutput(o.out, o.init.kind === 'resume' ? o.init.file : null);
   const { weights, resume } = startingState(o.arch, o.settings, startFrom(o.init), o);
   const trainer = await Trainer.create(o.arch, {
@@ -250,6 +251,11 @@ async function runTraining(o: TrainRunOptions): Promise<TrainResult> {
       kept: () => (last && existsSync(last) ? `${last} (the last good checkpoint) is kept` : 'no checkpoint was written'),
     });
     return { params: result.snapshot.params, ema: result.snapshot.ema, records: result.records, stopped: result.stopped };
+  } catch (e) {
+    // data that turns out unreadable before any checkpoint: the folder this run made holds nothing worth keeping
+    if (createdOut && e instanceof FlattenError && e.code === 'input' && last && !existsSync(last))
+      rmSync(o.out!, { recursive: true, force: true });
+    throw e;
   } finally {
     await trainer.release();
   }

@@ -37,6 +37,18 @@ export interface SamplesDataOptions {
   /** Validation batch size (default DATA.BATCH_SIZE). */
   readonly valBatch?: number;
   readonly loader: SampleLoader;
+  /** What the two sets are called in messages (their folders); `the training images` and `the validation images` by default. */
+  readonly names?: { readonly train: string; readonly val: string };
+}
+
+/** The batches of `it`, failing with `none()` at the end if there were none. */
+async function* atLeastOne<T>(it: AsyncIterable<T>, none: () => FlattenError): AsyncGenerator<T> {
+  let n = 0;
+  for await (const x of it) {
+    n++;
+    yield x;
+  }
+  if (n === 0) throw none();
 }
 
 /**
@@ -49,6 +61,7 @@ export interface SamplesDataOptions {
  */
 export function samplesData(o: SamplesDataOptions): TrainData {
   const loader = o.loader;
+  const names = o.names ?? { train: 'the training images', val: 'the validation images' };
   let batch = 0;
   return {
     get steps() {
@@ -77,8 +90,30 @@ export function samplesData(o: SamplesDataOptions): TrainData {
       }
       batch = b;
     },
-    epoch: (epoch, from) => loader.trainEpoch(o.train, { batch, seed: o.seed, epoch, startStep: from }),
-    validation: () => (o.val ? loader.valEpoch(o.val, o.valBatch ?? batch) : null),
+    // after skipping what could not be read, an epoch with no batch or a validation set with no image is no result
+    epoch: (epoch, from) => {
+      const batches = loader.trainEpoch(o.train, { batch, seed: o.seed, epoch, startStep: from });
+      if (from > 0) return batches;
+      return atLeastOne(
+        batches,
+        () =>
+          new FlattenError(
+            'input',
+            `${names.train}: fewer than one batch of ${batch} readable images (${loader.skippedCount} of all images could not be read); nothing to train on`,
+          ),
+      );
+    },
+    validation: () =>
+      o.val
+        ? atLeastOne(
+            loader.valEpoch(o.val, o.valBatch ?? batch),
+            () =>
+              new FlattenError(
+                'input',
+                `${names.val}: no readable image among its ${o.val!.length}; a validation accuracy over no images is not a result`,
+              ),
+          )
+        : null,
     close: () => loader.close(),
   };
 }

@@ -8,11 +8,13 @@
  * Each case is written into a folder by `make` and names the command that reads it and what must
  * happen: a one-line error matching `error`, or success (`error: null`).
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { fixture } from '../helpers/fixtures.js';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { concatBytes } from '../../src/util/bytes.js';
 import { contiguousStride, OrderedDict, PickleBytes, TensorSpec, TorchSaver } from '../helpers/torch_save.js';
 import { writeZip } from '../helpers/zip_writer.js';
@@ -79,6 +81,14 @@ function pvtMini(place: (t: TorchSaver, shape: number[], values: Float32Array, i
   return { saver, root: new OrderedDict(entries) };
 }
 
+/** pvt_mini's weights by their official names. */
+function pvtMiniTensors(): Map<string, { shape: number[]; data: Float32Array }> {
+  const src = openCheckpoint(fixture('pvt_mini', 'checkpoint.pth'));
+  const out = new Map([...src.tensors].map(([k, t]) => [k, { shape: [...t.shape], data: t.read() }]));
+  src.close();
+  return out;
+}
+
 /** A zip holding one stored data.pkl whose central record is altered by `edit` (the view over the record). */
 function zipWithCentral(edit: (cd: DataView, at: number) => void, extra?: Uint8Array): Uint8Array {
   const pkl = Uint8Array.from([...PROTO2, 0x7d, STOP]);
@@ -139,6 +149,41 @@ function jpegScans(scans: number): Uint8Array {
   return cat([0xff, 0xd8], dqt, sof2, dhtDc, dhtAc, dcScan, flood(acScan, scans), [0xff, 0xd9]);
 }
 
+/**
+ * A progressive grey JPEG of `width`×`height` whose AC scans each skip every block in a few bytes (EOB
+ * runs of 32,767 blocks), or hold no data at all (`empty`): `scans` of them after one DC scan of one
+ * bit per block (about 175 KB for 65535×1365, what the decoder asks of a frame that size).
+ */
+function jpegPasses(width: number, height: number, scans: number, empty: boolean): Uint8Array {
+  const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+  const dqt = seg(0xdb, [0, ...new Array(64).fill(1)]);
+  const sof2 = seg(0xc2, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]);
+  const dhtDc = seg(0xc4, [0x00, 1, ...new Array(15).fill(0), 0]);
+  const dhtAc = seg(0xc4, [0x10, 1, ...new Array(15).fill(0), 0xe0]); // one 1-bit code: EOB run of 2^14 + 14 bits
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  const dcScan = cat(seg(0xda, [1, 1, 0x00, 0, 0, 0]), new Uint8Array(Math.ceil(blocks / 8))); // one 0 bit (DC difference 0) per block
+  const bits = '0'.concat('1'.repeat(14)).repeat(Math.ceil(blocks / 32767));
+  const bytes: number[] = [];
+  for (let i = 0; i < bits.length; i += 8) {
+    const b = parseInt(bits.slice(i, i + 8).padEnd(8, '1'), 2);
+    bytes.push(b, ...(b === 0xff ? [0] : []));
+  }
+  const acScan = [...seg(0xda, [1, 1, 0x00, 1, 63, 0]), ...(empty ? [] : bytes)];
+  return cat([0xff, 0xd8], dqt, sof2, dhtDc, dhtAc, dcScan, flood(acScan, scans), [0xff, 0xd9]);
+}
+
+/**
+ * A pickle whose one string, memoised, is referenced `copies` times by a tuple, that tuple `copies`
+ * times by the next, `levels` deep (a billion laughs: 10^9 references in about 300 bytes), and handed
+ * to `module.name`, which takes a string.
+ */
+function laughs(module: string, name: string, levels: number, copies: number): Uint8Array {
+  const text = new TextEncoder().encode('cuda:0');
+  const body: number[] = [0x58, text.length, 0, 0, 0, ...text, 0x71, 0];
+  for (let l = 1; l <= levels; l++) body.push(0x28, ...new Array(copies).fill([0x68, l - 1]).flat(), 0x74, 0x71, l);
+  return pickleFile(cat(body, g(module, name), [0x68, levels, 0x85, 0x52]));
+}
+
 /** pvt_mini's checkpoint with every storage's class renamed `storageClass`. */
 function storageClassFile(storageClass: string): Uint8Array {
   const { saver, root } = pvtMini((t, shape, v) => t.tensor('float32', shape, v));
@@ -181,6 +226,15 @@ function hostileFolder(dir: string): void {
   writeFileSync(join(dir, 'b', 'tall.png'), png(1, 5_000_000));
   writeFileSync(join(dir, 'b', 'scans.jpg'), jpegScans(30_000));
   writeFileSync(join(dir, 'b', 'text.jpg'), 'not an image');
+}
+
+/** A folder in ImageFolder layout whose every entry is unreadable: a FIFO, a link to /dev/zero, a link loop, text named .png. */
+function unreadableFolder(dir: string): void {
+  for (const c of ['a', 'b']) mkdirSync(join(dir, c), { recursive: true });
+  if (spawnSync('mkfifo', [join(dir, 'a', 'fifo.png')]).status !== 0) throw new Error('mkfifo failed');
+  symlinkSync('/dev/zero', join(dir, 'a', 'zero.png'));
+  symlinkSync('loop.png', join(dir, 'b', 'loop.png'));
+  writeFileSync(join(dir, 'b', 'text.png'), 'not an image');
 }
 
 const m = (name: string, role: AttackRole, error: RegExp | null, make: (path: string) => void, ext?: string): Attack => ({
@@ -239,6 +293,24 @@ export function attacks(): Attack[] {
       'checkpoint',
       budget('elements copied by calls'),
       file(() => pickleFile(cat(bigList(4_000_000), flood([...g('yacs.config', 'CfgNode'), 0x68, 0, 0x81, 0x30], 400)))),
+    ),
+    m(
+      'torch.device of a billion laughs',
+      'checkpoint',
+      /torch\.device is called with a tuple; it takes a string/,
+      file(() => laughs('torch', 'device', 9, 10)),
+    ),
+    m(
+      '_codecs.encode of a billion laughs',
+      'checkpoint',
+      /_codecs\.encode is called with a tuple; it takes a string/,
+      file(() => laughs('_codecs', 'encode', 9, 10)),
+    ),
+    m(
+      'numpy.dtype of a billion laughs',
+      'checkpoint',
+      /numpy\.dtype is called with a tuple; it takes a string/,
+      file(() => laughs('numpy', 'dtype', 9, 10)),
     ),
     m(
       'REDUCE copying a 1M tuple 20,000 times',
@@ -360,13 +432,24 @@ export function attacks(): Attack[] {
     ),
     // safetensors headers.
     m(
-      'a 20 MB safetensors header',
+      'a valid safetensors file with a 99 MB metadata header',
       'checkpoint',
-      /header of \d+ bytes is larger than the 16777216 read/,
-      (path) => {
-        const meta = JSON.stringify({ __metadata__: { a: 'x'.repeat(20_000_000) } });
-        writeFileSync(path, safetensors(meta));
-      },
+      null,
+      file(() => encodeSafetensors(pvtMiniTensors(), { notes: 'x'.repeat(99_000_000) })),
+      '.safetensors',
+    ),
+    m(
+      'a safetensors header one byte over the format limit',
+      'checkpoint',
+      /HeaderTooLarge: its header length 100000001 is above the format's limit of 100000000 bytes/,
+      file(() => safetensors('{}', 100_000_001)),
+      '.safetensors',
+    ),
+    m(
+      'a safetensors header of 20 million tiny values',
+      'checkpoint',
+      /header holds more than 10000000 JSON values/,
+      file(() => safetensors(`{"__metadata__":{"a":[${'0,'.repeat(20_000_000)}0]}}`)),
       '.safetensors',
     ),
     m(
@@ -413,6 +496,20 @@ export function attacks(): Attack[] {
       '.jpg',
     ),
     m(
+      'a 65535x1365 JPEG with 5,000 empty scans',
+      'image',
+      /has more than 1000 scans/,
+      file(() => jpegPasses(65535, 1365, 5000, true)),
+      '.jpg',
+    ),
+    m(
+      'a 65535x1365 JPEG whose 200 scans each skip every block in 90 bytes',
+      'image',
+      /its scans would decode more than 100 times the frame's 1400832 blocks/,
+      file(() => jpegPasses(65535, 1365, 200, false)),
+      '.jpg',
+    ),
+    m(
       'a 1 x 5,000,000 PNG',
       'image',
       /resizing 1x5000000 to 256x256 passes through 1280000000 pixels/,
@@ -452,5 +549,6 @@ export function attacks(): Attack[] {
     ),
     // Folders.
     m('a folder of loops, devices and bombs', 'folder', null, hostileFolder),
+    m('a folder with no readable image', 'folder', /no readable image among its \d+ file\(s\)/, unreadableFolder),
   ];
 }

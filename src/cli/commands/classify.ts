@@ -6,6 +6,7 @@ import { classifyImages } from '../../classify/classify.js';
 import { type Command, positiveInt, UsageError } from '../command.js';
 import { loadModel, MODEL_USAGE, modelOptions } from '../model_args.js';
 import { Progress } from '../progress.js';
+import { FlattenError } from '../../util/errors.js';
 
 export const classifyCommand: Command = {
   name: 'classify',
@@ -49,6 +50,13 @@ Example:
         onProgress: (done) => bar.update(done),
       });
       bar.finish();
+      const unread = results.filter((r): r is { file: string; error: string } => 'error' in r);
+      if (unread.length === results.length) {
+        throw new FlattenError(
+          'input',
+          results.length === 1 ? unread[0].error : `no readable image among the ${results.length} given (first: ${unread[0].error})`,
+        );
+      }
       let failed = 0;
       for (const r of results) {
         if ('error' in r) {

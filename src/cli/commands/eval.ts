@@ -30,19 +30,31 @@ Example:
     const limit = positiveInt(v, 'limit', 'eval');
     const model = await loadModel(v, 'eval', {}, json);
     let bar: Progress | null = null;
+    // skipped files are reported once an image has been read: a folder with none ends in one line
+    const held: string[] = [];
+    let readable = false;
+    const flush = () => {
+      readable = true;
+      for (const reason of held.splice(0)) {
+        if (bar?.enabled) process.stderr.write('\r\x1b[K');
+        tell(`skipped ${reason}`);
+      }
+    };
     try {
       const s = await evaluateFolder(model, data, {
         limit,
         batch: positiveInt(v, 'batch', 'eval'),
-        onProgress: (done, total) => {
+        onProgress: (done, total, evaluated) => {
           bar ??= new Progress('evaluating', total, 'img', !json && process.stderr.isTTY === true);
+          if (evaluated > 0) flush();
           bar.update(done);
         },
         onSkip: (_, reason) => {
-          if (bar?.enabled) process.stderr.write('\r\x1b[K');
-          tell(`skipped ${reason}`);
+          held.push(reason);
+          if (readable) flush();
         },
       });
+      flush();
       (bar as Progress | null)?.finish();
       const summary = {
         arch: model.name,

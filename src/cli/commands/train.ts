@@ -138,6 +138,7 @@ Examples:
       split
         ? imageFolderData({
             ...split,
+            names: { train: join(dataDir!, 'train'), val: join(dataDir!, 'val') },
             settings: transformSettings(config),
             seed: runSeed,
             workers: workers ?? defaultWorkers(),
