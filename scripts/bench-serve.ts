@@ -1,15 +1,15 @@
 /**
  * `npm run bench:serve`: `flatten-vit serve` under load on loopback, against `bench` in the same run.
  *
- *   npm run bench:serve -- [--arch flatten_pvt_v2_b0] [--seconds 30] [--threads N] [--workers 1]
+ *   npm run bench:serve -- [--arch flatten_pvt_v2_b0] [--seconds 30] [--threads 1] [--workers N]
  *                          [--max-batch 16] [--max-delay-ms 2] [--rate R]
  *
  * Starts the server (random weights) in its own process, then drives it with closed-loop clients (1,
  * 8 and 32 concurrent, each sending its next request when the last is answered) and an open loop at a
  * fixed rate (default 5× the 32-client throughput, with a queue of 32, to show overload), each for
  * `--seconds`. Prints throughput, p50/p99/max latency, the mean batch formed (from `/metrics`), errors
- * and refusals, /v2/health/live's slowest answer, and `bench`'s batch-1 latency and best throughput
- * with the same total threads.
+ * and refusals, /v2/health/live's slowest answer, `bench`'s best throughput with the same total
+ * threads, and its batch-1 latency with one worker's threads (what a lone request runs on).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -21,15 +21,15 @@ const { values } = parseArgs({
     arch: { type: 'string', default: 'flatten_pvt_v2_b0' },
     seconds: { type: 'string', default: '30' },
     threads: { type: 'string' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string' },
     'max-batch': { type: 'string', default: '16' },
     'max-delay-ms': { type: 'string', default: '2' },
     rate: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
-const workers = Number(values.workers);
-const threads = Number(values.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)));
+const threads = Number(values.threads ?? 1);
+const workers = Number(values.workers ?? Math.max(1, Math.floor(availableParallelism() / threads)));
 
 async function startServer(extra: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
@@ -181,10 +181,14 @@ console.log(
 );
 const bench = await benchModel(values.arch!, { threads: workers * threads, batches: [1, 8, 16], seconds: Math.min(seconds, 10) });
 const best = Math.max(...bench.results.map((r) => r.images_per_s));
-const b1 = bench.results.find((r) => r.batch === 1)!.latency_ms;
 console.log(
-  `bench (same ${workers * threads} threads): batch 1 ${b1.toFixed(1)} ms; best ${best.toFixed(1)} img/s (${bench.results.map((r) => `b${r.batch} ${r.images_per_s.toFixed(1)}`).join(', ')})`,
+  `bench with the same ${workers * threads} threads: best ${best.toFixed(1)} img/s (${bench.results.map((r) => `b${r.batch} ${r.images_per_s.toFixed(1)}`).join(', ')})`,
 );
+// a lone request runs on one worker, with that worker's threads
+const single =
+  threads === workers * threads ? bench : await benchModel(values.arch!, { threads, batches: [1], seconds: Math.min(seconds, 10) });
+const b1 = single.results.find((r) => r.batch === 1)!.latency_ms;
+console.log(`bench with one worker's ${threads} thread(s): batch 1 ${b1.toFixed(1)} ms`);
 
 const { url, child } = await startServer([]);
 const [c, h, w] = [

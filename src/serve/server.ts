@@ -23,9 +23,13 @@ export interface ServeOptions {
   host?: string;
   /** Default 8000; 0 picks a free port. */
   port?: number;
-  /** Worker threads, each with every model (default 1). */
+  /**
+   * Worker threads, each with every model (default: one per core). Several single-threaded workers
+   * beat one worker with every core under load: a request's HTTP work on the same cores stalls a
+   * multi-threaded run at its every barrier (measured by `npm run bench:serve`).
+   */
   workers?: number;
-  /** onnxruntime threads per worker (default: the cores divided among the workers). */
+  /** onnxruntime threads per worker (default: the cores divided among the workers, so 1). */
   threads?: number;
   executionProviders?: string[];
   /** Largest batch formed, in images (default 16). */
@@ -84,7 +88,8 @@ export class InferenceServer {
    * ```
    */
   static async start(options: ServeOptions): Promise<InferenceServer> {
-    const workers = options.workers ?? 1;
+    const workers =
+      options.workers ?? (options.threads ? Math.max(1, Math.floor(availableParallelism() / options.threads)) : availableParallelism());
     const opts = {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 8000,

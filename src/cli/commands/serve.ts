@@ -73,7 +73,7 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve models over HTTP (Open Inference Protocol, /v1/classify, metrics) with dynamic batching',
   usage: `flatten-vit serve --arch <name | config.json> [--checkpoint <file | pretrained name>] [--name NAME]
-    [--model NAME=arch[:checkpoint] ...] [--port 8000] [--host 127.0.0.1] [--workers 1] [--threads N]
+    [--model NAME=arch[:checkpoint] ...] [--port 8000] [--host 127.0.0.1] [--workers N] [--threads 1]
     [--max-batch 16] [--max-delay-ms 2] [--max-queue 256] [--timeout-ms 30000] [--drain-ms 30000]
     [--precision fp32|int8] [--ep cpu] [--ema] [--log-level info]
 
@@ -81,8 +81,8 @@ export const serveCommand: Command = {
   --name          its name in the URLs (default: the registered name or the config file's base name)
   --model         another model, NAME=arch or NAME=arch:checkpoint (repeatable)
   --port, --host  where to listen (default 127.0.0.1:8000; --port 0 picks a free port)
-  --workers       worker threads, each with every model (default 1)
-  --threads       onnxruntime threads per worker (default: the cores divided among the workers)
+  --workers       worker threads, each with every model (default: one per core, or the cores / --threads)
+  --threads       onnxruntime threads per worker (default: the cores divided among the workers, so 1)
   --max-batch     most images per batch and per infer request (default 16)
   --max-delay-ms  longest wait for a fuller batch (default 2; 0 runs what is queued)
   --max-queue     requests each model's queue holds before answering 503 (default 256)
