@@ -134,6 +134,16 @@ Examples:
         '--save-grads',
       );
     let skipped = 0;
+    // skipped images are reported once a step has run: data with nothing readable ends in one line
+    const held: string[] = [];
+    let stepped = false;
+    const flushSkipped = () => {
+      stepped = true;
+      for (const reason of held.splice(0)) {
+        if (tty) process.stderr.write('\r\x1b[K');
+        tell(`warning: skipped ${reason}`);
+      }
+    };
     const makeData = (): TrainData =>
       split
         ? imageFolderData({
@@ -144,8 +154,8 @@ Examples:
             workers: workers ?? defaultWorkers(),
             onSkip: (reason) => {
               skipped++;
-              if (tty) process.stderr.write('\r\x1b[K');
-              tell(`warning: skipped ${reason}`);
+              held.push(reason);
+              if (stepped) flushSkipped();
             },
           })
         : batchFolderData(batches, typeof v['val-batches'] === 'string' ? listBatches(v['val-batches']) : undefined);
@@ -194,6 +204,7 @@ Examples:
         epochStart = performance.now();
       },
       onStep: (r, steps) => {
+        flushSkipped();
         if (json) {
           process.stdout.write(
             `${JSON.stringify({ epoch: r.epoch + 1, step: r.step + 1, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm })}\n`,
