@@ -1,7 +1,8 @@
 /**
  * Dynamic batching: requests to one model wait in that model's bounded queue and leave it as batches
- * of up to `maxBatch` images, when a worker is free and either the batch is full or the oldest request
- * has waited `maxDelayMs` (Triton's `max_queue_delay`). A batch's outputs are split back per request;
+ * of up to `maxBatch` images, when a worker is free and either the batch is full, or the oldest request
+ * has waited `maxDelayMs` (Triton's `max_queue_delay`), or no batch is running at all (then waiting
+ * could only add latency: under load the workers are busy and batches fill while they are). A batch's outputs are split back per request;
  * an image's outputs do not depend on what it ran with (the graphs are batch-invariant, see
  * `meanTokens`). A cancelled request (deadline passed, client gone) leaves the queue at once, or is
  * forgotten when its batch returns.
@@ -138,7 +139,8 @@ export class Batcher {
         if (q.length === 0) continue;
         const images = q.reduce((n, p) => n + p.images, 0);
         const due = q[0].enqueued + this.opts.maxDelayMs - now;
-        if (images >= this.opts.maxBatch || due <= 0) {
+        // waiting for a fuller batch pays only while another batch runs: with every worker idle, the load is low
+        if (images >= this.opts.maxBatch || due <= 0 || this.running === 0) {
           chosen = model;
           this.turn = (this.turn + k + 1) % models.length;
           break;
@@ -164,11 +166,15 @@ export class Batcher {
     this.observer.queued?.(model, queue.length);
     const now = performance.now();
     for (const p of batch) this.observer.waited?.(model, (now - p.enqueued) / 1000);
-    const pixels = new Float32Array(batch.reduce((n, p) => n + p.pixels.length, 0));
-    let offset = 0;
-    for (const p of batch) {
-      pixels.set(p.pixels, offset);
-      offset += p.pixels.length;
+    // one request runs on its own array (moved to the worker); several are joined into one
+    let pixels = batch[0].pixels;
+    if (batch.length > 1) {
+      pixels = new Float32Array(batch.reduce((n, p) => n + p.pixels.length, 0));
+      let offset = 0;
+      for (const p of batch) {
+        pixels.set(p.pixels, offset);
+        offset += p.pixels.length;
+      }
     }
     const { classes, features } = this.sizes.get(model)!;
     this.running++;

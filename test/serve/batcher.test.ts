@@ -29,7 +29,7 @@ function fakeRunner(workers: number, ms = 5) {
 const image = (v: number, n = 1) => new Float32Array(3 * n).fill(v);
 
 describe('Batcher', () => {
-  it('merges queued requests into batches of at most max-batch images and splits the outputs back', async () => {
+  it('merges what queues while a batch runs into batches of at most max-batch images and splits the outputs back', async () => {
     const { runner, batches } = fakeRunner(1);
     const b = new Batcher(runner, { maxBatch: 4, maxDelayMs: 50, maxQueue: 100 });
     b.addModel('m', 2, 2);
@@ -38,22 +38,28 @@ describe('Batcher', () => {
     const out = await Promise.all(tickets.map((t) => t.result));
     out.forEach((o, i) => expect([...o.logits]).toEqual([i + 1, i + 2]));
     expect([...(await two.result).logits]).toEqual([8, 9, 9, 10]);
+    // the first request finds every worker idle and runs at once; the rest queue behind it
+    expect(batches[0]).toBe(1);
+    expect(batches[1]).toBe(4);
     expect(Math.max(...batches)).toBeLessThanOrEqual(4);
     expect(batches.reduce((a, c) => a + c, 0)).toBe(9);
-    expect(batches[0]).toBe(4);
   });
 
-  it('waits at most max-delay for a fuller batch, and not at all with 0', async () => {
+  it('waits at most max-delay for a fuller batch while another batch runs, not at all with 0 or with every worker idle', async () => {
     for (const delay of [0, 30]) {
-      const { runner, batches } = fakeRunner(1, 1);
+      const { runner, batches } = fakeRunner(2, 80);
       const b = new Batcher(runner, { maxBatch: 8, maxDelayMs: delay, maxQueue: 10 });
       b.addModel('m', 2, 2);
       const t0 = performance.now();
-      await b.submit('m', 1, image(1)).result;
-      const waited = performance.now() - t0;
+      const first = b.submit('m', 1, image(1)).result; // every worker idle: runs at once
+      await new Promise((r) => setTimeout(r, 1));
       expect(batches).toEqual([1]);
-      if (delay === 0) expect(waited).toBeLessThan(25);
-      else expect(waited).toBeGreaterThanOrEqual(delay - 2);
+      const second = b.submit('m', 1, image(2)).result; // a batch runs: waits for company up to the delay
+      await new Promise((r) => setTimeout(r, delay === 0 ? 5 : delay / 2));
+      expect(batches).toEqual(delay === 0 ? [1, 1] : [1]);
+      await Promise.all([first, second]);
+      expect(batches).toEqual([1, 1]);
+      if (delay > 0) expect(performance.now() - t0).toBeGreaterThanOrEqual(delay + 80 - 5);
     }
   });
 
