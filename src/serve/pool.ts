@@ -40,8 +40,8 @@ export class ModelPool {
       maxThreads: workers,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
-      // tasks wait in the server's own queues, never in piscina's
-      maxQueue: workers * 4,
+      // batches are sent only to a free worker (the batcher's queues are the bounded ones); the
+      // preprocessing of a classify request's images may wait here, at most --max-images per request
     });
   }
 

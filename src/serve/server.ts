@@ -224,7 +224,7 @@ export class InferenceServer {
         throw new HttpError(503, `${e.message}; retry later`, { 'Retry-After': '1' });
       }
       if (e instanceof WorkerFailure)
-        throw new HttpError(500, `the worker running this batch stopped (${e.message}); it is being replaced, retry`);
+        throw new HttpError(500, `the worker running this request stopped (${e.message}); it is being replaced, retry`);
       throw e;
     } finally {
       until.clear();

@@ -206,6 +206,11 @@ describe('/v1/classify', () => {
     for (const f of IMAGES) form.append('image', new Blob([readFileSync(f)]), f.split('/').pop());
     const many = await fetch(`${url}/v1/classify?model=swin&top=3`, { method: 'POST', body: form });
     expect(await many.json()).toEqual(want.map((w, i) => ({ file: IMAGES[i].split('/').pop(), top: (w as { top: unknown }).top })));
+    // a form of 40 images: more than a batch, all decoded on the workers
+    const big = new FormData();
+    for (let i = 0; i < 40; i++) big.append('image', new Blob([readFileSync(IMAGES[i % 2])]), `${i}.${i % 2 ? 'jpg' : 'png'}`);
+    const forty = (await (await fetch(`${url}/v1/classify?model=swin&top=3`, { method: 'POST', body: big })).json()) as { top: unknown }[];
+    expect(forty.map((r) => r.top)).toEqual(Array.from({ length: 40 }, (_, i) => (want[i % 2] as { top: unknown }).top));
   });
 });
 
