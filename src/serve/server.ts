@@ -158,23 +158,6 @@ export class InferenceServer {
     app.setNotFoundHandler((req, reply) => {
       void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see GET /v2 and GET /` });
     });
-    // refused before the body is read: a full queue or a shutdown answers at once, whatever the body's size
-    app.addHook('onRequest', async (req) => {
-      if (req.method !== 'POST') return;
-      const model =
-        /^\/v2\/models\/([^/?]+)\/(?:versions\/[^/?]+\/)?infer/.exec(req.url)?.[1] ??
-        (req.url.startsWith('/v1/classify')
-          ? (new URLSearchParams(req.url.split('?')[1] ?? '').get('model') ?? [...this.models.keys()][0])
-          : null);
-      if (model === null) return;
-      if (this.draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', { 'Retry-After': '1' });
-      if (this.batcher.full(decodeURIComponent(model))) {
-        this.metrics.finished(decodeURIComponent(model), 'rejected', 0);
-        throw new HttpError(503, `the queue of ${decodeURIComponent(model)} is full (${this.opts.maxQueue} requests); retry later`, {
-          'Retry-After': '1',
-        });
-      }
-    });
     app.addHook('onResponse', async (req, reply) => {
       req.log.info(
         { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
@@ -198,11 +181,28 @@ export class InferenceServer {
         return reply.code(this.ready ? 200 : 400).send();
       });
       app.get<{ Params: { model: string } }>(prefix, async (req) => modelMetadata(this.model(req.params.model)));
-      app.post<{ Params: { model: string } }>(`${prefix}/infer`, (req, reply) => this.infer(req, reply));
+      app.post<{ Params: { model: string } }>(
+        `${prefix}/infer`,
+        { onRequest: async (req) => this.refuseEarly(req.params.model) },
+        (req, reply) => this.infer(req, reply),
+      );
     }
-    app.post<{ Querystring: Record<string, string> }>('/v1/classify', (req, reply) => this.classify(req, reply));
+    app.post<{ Querystring: Record<string, string> }>(
+      '/v1/classify',
+      { onRequest: async (req) => this.refuseEarly(req.query.model ?? [...this.models.keys()][0]) },
+      (req, reply) => this.classify(req, reply),
+    );
     app.get('/metrics', async (_req, reply) => reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(tryPage([...this.models.keys()])));
+  }
+
+  /** Refuses before the body is read: a full queue or a shutdown answers at once, whatever the body's size. */
+  private refuseEarly(model: string): void {
+    if (this.draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', { 'Retry-After': '1' });
+    if (this.batcher.full(model)) {
+      this.metrics.finished(model, 'rejected', 0);
+      throw new HttpError(503, `the queue of ${model} is full (${this.opts.maxQueue} requests); retry later`, { 'Retry-After': '1' });
+    }
   }
 
   /** Runs a request body's work with the request's deadline, counting it in flight and in the metrics. */
