@@ -62,3 +62,45 @@ export { saveTorch } from './checkpoint/torch_file.js';
 export { torchArchive } from './checkpoint/torch_save.js';
 export { defineTrainingGraph, type TrainingGraph } from './train/training_graph.js';
 export { differentiate } from './graph/autodiff.js';
+export type { Family, FamilyName, BuiltModel } from './models/family.js';
+export type { ArgSchema, ArgSpec, ArgKind } from './models/args.js';
+export type { StageShape } from './models/define.js';
+export type { KeyStyle } from './models/mapping.js';
+export type { PretrainedEntry } from './hub/pretrained.js';
+export type { DownloadProgress } from './hub/download.js';
+export type { TorchReadOptions } from './checkpoint/torch.js';
+export type { PyValue, PyFloat, PyTupleValue, PyOrderedDict, PyTensor } from './checkpoint/pickle_writer.js';
+export type {
+  Graph,
+  GraphIO,
+  GraphNode,
+  AttrValue,
+  FloatAttr,
+  FloatsAttr,
+  Initializer,
+  BufferSpec,
+  ParamSpec,
+  Precision,
+  AttentionProbe,
+  ProbeProjection,
+  TrainingTrace,
+  WeightLookup,
+} from './graph/graph.js';
+export type { SerializeOptions } from './graph/onnx.js';
+export type { RuntimeSession, StepSession, StepOutputs } from './runtime/types.js';
+export type { Resample } from './preprocess/resize.js';
+export type { AugmentContext } from './data/rand_augment.js';
+export type { SampleLoaderOptions } from './data/sample_loader.js';
+export type { SampleJob, SampleResult } from './data/sample.js';
+export type { Random } from './util/random.js';
+export type { BatchFiles } from './train/batches.js';
+export type { ConfigDocument, ConfigTree, ConfigValue } from './train/config.js';
+export type { MixupSettings } from './train/mixup.js';
+export type { OptimizerSettings, ParamGroup, ParamState } from './train/optimizer.js';
+export type { ParamLayout, FlatBuffer, Slot } from './train/layout.js';
+export type { ResumeCheckpoint } from './train/checkpoint.js';
+export type { ResumeState } from './train/trainer.js';
+export type { ScheduleSettings } from './train/schedule.js';
+export type { TrainingGraphOptions } from './train/training_graph.js';
+export type { UpdateOptions } from './train/update_graph.js';
+export type { Validation } from './train/validate.js';

@@ -26,6 +26,7 @@ export interface Prediction {
 export class ModelBase {
   private disposed = false;
 
+  /** Used by `FlattenModel.load` and `WebModel.load`; call those instead. */
   constructor(
     readonly definition: ModelDefinition,
     protected readonly stateDict: StateDict,

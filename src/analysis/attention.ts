@@ -20,9 +20,10 @@ import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
 import type { Matrix } from './linalg.js';
 
+/** An attention kind: softmax, linear, focused, or focused with the DWC term. */
+export type AttentionKind = 'softmax' | 'linear' | 'focused' | 'focused_dwc';
 /** The four kinds of attention matrix. */
-export const KINDS = ['softmax', 'linear', 'focused', 'focused_dwc'] as const;
-export type AttentionKind = (typeof KINDS)[number];
+export const KINDS: readonly AttentionKind[] = ['softmax', 'linear', 'focused', 'focused_dwc'];
 
 /** Which attention matrix: stage and head from 1 and 0, block and window from 0. */
 export interface AttentionSelection {

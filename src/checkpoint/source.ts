@@ -21,6 +21,7 @@ export class MemorySource implements ByteSource {
   readonly size: number;
   private readonly bytes: Uint8Array;
 
+  /** `name` is what messages call the source (a file name). */
   constructor(
     bytes: Uint8Array | ArrayBuffer,
     readonly name = '<buffer>',

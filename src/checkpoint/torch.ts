@@ -59,7 +59,7 @@ class TensorRef {
   ) {}
 }
 
-/** Options for {@link readTorchCheckpoint}. */
+/** Options for {@link openCheckpoint}. */
 export interface TorchReadOptions {
   /** Use `state_dict_ema` (the EMA weights CSwin's EMA training saves). */
   ema?: boolean;

@@ -31,6 +31,7 @@ export interface RandAugmentPolicy {
 
 /** What every op needs beside its level: the random source, the affine ops' fill colour and resampling. */
 export interface AugmentContext {
+  /** A uniform draw in [0, 1). */
   readonly u: () => number;
   /** `img_mean`: the ImageNet mean as uint8, (124, 116, 104). */
   readonly fill: readonly [number, number, number];

@@ -12,7 +12,7 @@ import { trainTransform, type TransformSettings, valTransform } from './transfor
 /** torchvision's `IMG_EXTENSIONS`: the files an ImageFolder keeps. */
 export const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
-/** Whether a file name has one of {@link IMG_EXTENSIONS}. */
+/** Whether a file name has one of torchvision's `IMG_EXTENSIONS` (`.jpg`, `.png`, …). */
 export const isImageName = (name: string): boolean => IMG_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e));
 
 /**

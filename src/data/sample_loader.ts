@@ -57,6 +57,7 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
 export class SampleLoader {
   private readonly skipped = new Set<string>();
 
+  /** A loader over `o.samples`, running `o.run` on each (in workers, when `o.run` sends them there). */
   constructor(private readonly o: SampleLoaderOptions) {}
 
   /** Images skipped so far (each counted once). */

@@ -44,6 +44,7 @@ export interface Initializer {
   readonly name: Value;
   readonly dtype: 'float32' | 'int64' | 'int8';
   readonly dims: readonly number[];
+  /** Produces the tensor's values from the model's weights. */
   readonly data: (weights: WeightLookup) => Float32Array | BigInt64Array | Int8Array;
 }
 
@@ -67,6 +68,7 @@ export interface BufferSpec {
   readonly official: string;
   readonly dtype: 'float32' | 'int64';
   readonly shape: readonly number[];
+  /** Produces the buffer's initial values. */
   readonly data: () => Float32Array | BigInt64Array;
 }
 

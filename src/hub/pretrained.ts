@@ -14,6 +14,7 @@ export interface PretrainedEntry {
 
 const tsinghua = (id: string) => `https://cloud.tsinghua.edu.cn/f/${id}/?dl=1`;
 
+/** The released checkpoints the official README links, by name (`<arch>.in1k`): what `--checkpoint <name>` downloads. */
 export const PRETRAINED: Readonly<Record<string, PretrainedEntry>> = {
   'flatten_pvt_t.in1k': { arch: 'flatten_pvt_t', url: tsinghua('3ab1d773f19d45648690'), top1: 77.8 },
   'flatten_pvt_v2_b0.in1k': { arch: 'flatten_pvt_v2_b0', url: tsinghua('5d1f01532b104da28e7b'), top1: 71.1 },

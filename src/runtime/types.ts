@@ -30,6 +30,7 @@ export interface RuntimeSession {
    */
   run(inputs: Record<string, Tensor>, outputs?: readonly string[], into?: Record<string, Float32Array>): Promise<Record<string, Tensor>>;
   readonly outputNames: readonly string[];
+  /** Frees the session and its memory; the session cannot run after it. */
   release(): Promise<void>;
 }
 
@@ -67,6 +68,7 @@ export interface StepSession {
     inputs: Record<string, Tensor | DeviceTensor>,
     outputs: { host: readonly string[]; device: readonly string[]; inPlace?: Record<string, string> },
   ): Promise<StepOutputs>;
+  /** Frees the session and the device memory it holds. */
   release(): Promise<void>;
 }
 

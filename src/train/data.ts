@@ -51,6 +51,7 @@ export function batchFolderData(batches: readonly BatchFiles[], val?: readonly B
 export interface ImageFolderDataOptions extends Omit<SamplesDataOptions, 'loader'> {
   /** Data worker threads (0: load on the main thread). */
   readonly workers?: number;
+  /** Called with a one-line reason for each image that cannot be read (it is left out). */
   readonly onSkip?: (reason: string) => void;
 }
 

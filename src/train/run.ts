@@ -25,7 +25,7 @@ export type { EpochRecord } from './loop.js';
 /** Where the initial weights come from. */
 export type InitialWeights = { kind: 'scratch' } | { kind: 'checkpoint'; file: string } | { kind: 'resume'; file: string };
 
-/** Options of {@link trainOnBatches}. */
+/** Options of {@link train}. */
 export interface TrainRunOptions {
   readonly arch: Architecture;
   readonly config: TrainingConfig;
@@ -39,7 +39,9 @@ export interface TrainRunOptions {
   readonly saveGrads?: string;
   readonly seed?: number;
   readonly threads?: number;
+  /** Called after every step with its record and the run's total steps. */
   readonly onStep?: (rec: StepRecord, steps: number) => void;
+  /** Called after every epoch (validation included). */
   readonly onEpoch?: (e: EpochRecord) => void;
   /** Called once the graph is built and the weights are loaded (before the first step). */
   readonly onReady?: (trainer: Trainer) => void;

@@ -16,6 +16,7 @@ export class FlattenError extends Error {
   /** A short machine-readable category, e.g. `checkpoint`, `config`, `input`. */
   readonly code: string;
 
+  /** `message` is folded to one line, as every error the command line prints. */
   constructor(code: string, message: string) {
     super(oneLine(message));
     this.name = 'FlattenError';

@@ -40,6 +40,7 @@ export interface WebLoadOptions {
   precision?: Precision;
   /** Name of the checkpoint in messages (a File's own name is used when absent). */
   name?: string;
+  /** Called as the checkpoint is read and the session created. */
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -88,7 +88,9 @@ export interface WebTrainInfo {
 
 /** Hooks of {@link WebTrainer.run}. */
 export interface WebTrainHooks {
+  /** Called after every step with its record and the run's total steps. */
   onStep?: (rec: StepRecord, steps: number) => void;
+  /** Called after every epoch (validation included). */
   onEpoch?: (e: EpochRecord) => void;
   /**
    * A checkpoint (`.pth` bytes) after every epoch, or of a run stopped or paused within an epoch
@@ -286,6 +288,7 @@ export class WebTrainer {
     this.paused = { resume, promise };
   }
 
+  /** Lets a run held by {@link pause} take its next step. */
   resume(): void {
     const p = this.paused;
     this.paused = null;
