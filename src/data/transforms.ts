@@ -175,16 +175,7 @@ export function trainTransform(img: RgbImage, s: TransformSettings, u: () => num
  * ```
  */
 export function valTransform(img: RgbImage, s: TransformSettings, source: string): Float32Array {
-  if (s.size > 32) {
-    // timm's _pil_interp maps 'random' to bilinear at evaluation
-    const resample = s.interpolation === 'random' ? 'bilinear' : s.interpolation;
-    return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop, resample, source })).data;
-  }
-  if (img.width !== s.size || img.height !== s.size) {
-    throw new FlattenError(
-      'input',
-      `${source}: ${img.width}×${img.height}, but DATA.IMG_SIZE ${s.size} (≤ 32) evaluates images as they are; expected ${s.size}×${s.size}`,
-    );
-  }
-  return toNormalizedTensor(img).data;
+  // timm's _pil_interp maps 'random' to bilinear at evaluation
+  const resample = s.interpolation === 'random' ? 'bilinear' : s.interpolation;
+  return toNormalizedTensor(evalImage(img, { size: s.size, crop: s.testCrop, resample, source })).data;
 }

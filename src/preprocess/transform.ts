@@ -2,9 +2,11 @@
  * The official evaluation transform (`data/build.py`, SPEC.md §7), reproduced exactly: a square
  * bicubic resize to 256/224 × size (ignoring the aspect ratio), a center crop to size, `ToTensor` and
  * the ImageNet normalisation, all in float32 as torchvision computes them. 384 models resize straight
- * to the input size without a crop.
+ * to the input size without a crop. Models of 32 pixels or less take images as they are
+ * (`resize_im = IMG_SIZE > 32`).
  */
 import type { Tensor } from '../tensor.js';
+import { FlattenError } from '../util/errors.js';
 import type { RgbImage } from './image.js';
 import { crop } from './geometry.js';
 import { type Resample, resizeImage } from './resize.js';
@@ -67,6 +69,13 @@ export function evalTransform(img: RgbImage, opts: TransformOptions): Tensor {
  * ```
  */
 export function evalImage(img: RgbImage, opts: TransformOptions): RgbImage {
+  if (opts.size <= 32) {
+    if (img.width === opts.size && img.height === opts.size) return img;
+    throw new FlattenError(
+      'input',
+      `${opts.source ?? 'image'}: ${img.width}×${img.height}, but a ${opts.size}-pixel model evaluates images as they are (the official transform resizes only above 32 pixels); expected ${opts.size}×${opts.size}`,
+    );
+  }
   if (opts.crop === false) return resizeImage(img, opts.size, opts.size, opts.resample, opts.source);
   const resized = Math.trunc((256 / 224) * opts.size);
   return centerCrop(resizeImage(img, resized, resized, opts.resample, opts.source), opts.size);
