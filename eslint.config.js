@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-web/', 'node_modules/', 'scratch/'] },
+  { ignores: ['dist/', 'dist-web/', 'docs-api/', 'runs/', 'node_modules/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,6 +13,7 @@
  */
 export { FlattenModel, type ArchitectureSpec, type LoadOptions, type Prediction } from './model.js';
 export { readWeights, type LoadedWeights } from './weights.js';
+export { exportOnnx } from './model_base.js';
 export { resolveArchitecture, registeredNames, FAMILIES, type Architecture, type ArchitectureConfig } from './models/registry.js';
 export { resolveArchitectureSpec } from './models/config_file.js';
 export { defineModel, countParams, type ModelDefinition, type DefineOptions } from './models/define.js';

@@ -9,7 +9,7 @@
  *   ```sh test-server URL      the first command starts a server; the rest run once URL answers 200
  * A TypeScript block (```ts) is typechecked; `<!-- declare: name: Type; … -->` on the line before it
  * declares the free names the example uses (a `File` the user picked, say), and ```ts browser checks
- * it against the browser entry.
+ * it against the browser entry (blank lines may stand between the comment and the block).
  */
 
 /** One fenced code block. */
@@ -35,7 +35,9 @@ export function codeBlocks(md: string, file: string): Block[] {
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length && !lines[i].startsWith(open[1]); i++) body.push(lines[i]);
-    const before = /^<!-- declare: (.*) -->$/.exec(lines[start - 1] ?? '');
+    let above = start - 1;
+    while (above > 0 && lines[above].trim() === '') above--;
+    const before = /^<!-- declare: (.*) -->$/.exec(lines[above] ?? '');
     blocks.push({ file, line: start + 1, lang, attrs, text: body.join('\n'), ...(before ? { declare: before[1] } : {}) });
   }
   return blocks;
@@ -64,12 +66,15 @@ export interface ConsoleStep {
   readonly expected: readonly string[];
 }
 
-/** The commands of a console block, each with the output lines shown under it. */
+/** The commands of a console block (a command may go on over `\\` line ends), each with the output lines shown under it. */
 export function consoleSteps(text: string): ConsoleStep[] {
   const steps: { command: string; expected: string[] }[] = [];
+  let continued = false;
   for (const line of text.split('\n')) {
-    if (line.startsWith('$ ')) steps.push({ command: line.slice(2).trim(), expected: [] });
+    if (continued) steps.at(-1)!.command = `${steps.at(-1)!.command.slice(0, -1)} ${line.trim()}`;
+    else if (line.startsWith('$ ')) steps.push({ command: line.slice(2).trim(), expected: [] });
     else if (steps.length > 0 && line.trim() !== '') steps.at(-1)!.expected.push(line);
+    continued = line.trimEnd().endsWith('\\') && (continued || line.startsWith('$ '));
   }
   return steps;
 }

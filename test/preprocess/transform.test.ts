@@ -38,7 +38,7 @@ describe('the official evaluation transform', () => {
     expect(Array.from(c.data.filter((_, i) => i % 3 === 0))).toEqual([12, 13, 17, 18]);
   });
 
-  it('takes a 32-pixel model\'s images as they are, as data/build.py does at IMG_SIZE ≤ 32, and names any other size', () => {
+  it("takes a 32-pixel model's images as they are, as data/build.py does at IMG_SIZE ≤ 32, and names any other size", () => {
     const img = { width: 32, height: 32, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => i % 251) };
     const x = evalTransform(img, { size: 32 });
     expect(x.shape).toEqual([1, 3, 32, 32]);
@@ -46,6 +46,8 @@ describe('the official evaluation transform', () => {
     expect(x.data[0]).toBeCloseTo((0 / 255 - 0.485) / 0.229, 6);
     expect(x.data[1]).toBeCloseTo((3 / 255 - 0.485) / 0.229, 6);
     const wide = { width: 40, height: 32, data: new Uint8Array(40 * 32 * 3) };
-    expect(() => evalTransform(wide, { size: 32, source: 'd.png' })).toThrow(/^d\.png: 40×32, but a 32-pixel model evaluates images as they are .*expected 32×32$/);
+    expect(() => evalTransform(wide, { size: 32, source: 'd.png' })).toThrow(
+      /^d\.png: 40×32, but a 32-pixel model evaluates images as they are .*expected 32×32$/,
+    );
   });
 });
