@@ -1,17 +1,18 @@
 /**
- * Pictures for the analyses: an RGB canvas with the few primitives the figures need, matplotlib's
- * `Blues` colour map, and PNG output (zlib through fflate).
+ * The raster parts of the analyses' pictures: matplotlib's `Blues` colour map, heat maps of a matrix,
+ * `visualize.py`'s attention overlay on a photograph, and PNG output (zlib through fflate). The
+ * figures around them (axes, titles, legends) are Vega-Lite's (charts.ts).
  */
 import { zlibSync } from 'fflate';
 import type { RgbImage } from '../preprocess/image.js';
 import { concatBytes } from '../util/bytes.js';
 import { crc32 } from '../util/crc32.js';
-import { rasterize, textWidth } from './font.js';
 
-type Rgb = readonly [number, number, number];
+/** An RGB colour, 0–255 per channel. */
+export type Rgb = readonly [number, number, number];
 
 /** matplotlib's `Blues` (ColorBrewer), sampled at nine points and interpolated. */
-const BLUES: readonly Rgb[] = [
+export const BLUES: readonly Rgb[] = [
   [247, 251, 255],
   [222, 235, 247],
   [198, 219, 239],
@@ -29,68 +30,6 @@ export function blues(v: number): Rgb {
   const i = Math.min(BLUES.length - 2, Math.floor(x));
   const f = x - i;
   return [0, 1, 2].map((c) => Math.round(BLUES[i][c] + (BLUES[i + 1][c] - BLUES[i][c]) * f)) as unknown as Rgb;
-}
-
-/** An RGB drawing surface. */
-export class Canvas {
-  readonly data: Uint8Array;
-
-  constructor(
-    readonly width: number,
-    readonly height: number,
-    background: Rgb = [255, 255, 255],
-  ) {
-    this.data = new Uint8Array(width * height * 3);
-    for (let i = 0; i < width * height; i++) this.data.set(background, i * 3);
-  }
-
-  set(x: number, y: number, c: Rgb): void {
-    const xi = Math.round(x);
-    const yi = Math.round(y);
-    if (xi < 0 || yi < 0 || xi >= this.width || yi >= this.height) return;
-    this.data.set(c, (yi * this.width + xi) * 3);
-  }
-
-  rect(x: number, y: number, w: number, h: number, c: Rgb): void {
-    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) this.set(x + i, y + j, c);
-  }
-
-  /** A line `width` pixels thick. */
-  line(x0: number, y0: number, x1: number, y1: number, c: Rgb, width = 1): void {
-    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
-    const r = (width - 1) / 2;
-    for (let s = 0; s <= steps; s++) {
-      const x = x0 + ((x1 - x0) * s) / steps;
-      const y = y0 + ((y1 - y0) * s) / steps;
-      for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) this.set(x + dx, y + dy, c);
-    }
-  }
-
-  disc(cx: number, cy: number, radius: number, c: Rgb): void {
-    for (let dy = -radius; dy <= radius; dy++)
-      for (let dx = -radius; dx <= radius; dx++) if (dx * dx + dy * dy <= radius * radius) this.set(cx + dx, cy + dy, c);
-  }
-
-  text(s: string, x: number, y: number, c: Rgb = [0, 0, 0], scale = 2): void {
-    rasterize(s, x, y, scale, (px, py) => this.set(px, py, c));
-  }
-
-  /** Text centred on x. */
-  label(s: string, cx: number, y: number, c: Rgb = [0, 0, 0], scale = 2): void {
-    this.text(s, Math.round(cx - textWidth(s, scale) / 2), y, c, scale);
-  }
-
-  blit(img: RgbImage, x: number, y: number): void {
-    for (let j = 0; j < img.height; j++)
-      for (let i = 0; i < img.width; i++) {
-        const s = (j * img.width + i) * 3;
-        this.set(x + i, y + j, [img.data[s], img.data[s + 1], img.data[s + 2]]);
-      }
-  }
-
-  image(): RgbImage {
-    return { width: this.width, height: this.height, data: this.data };
-  }
 }
 
 /** PNG bytes of an RGB image (8-bit RGB, filter type 0, zlib level 6). */
@@ -131,14 +70,18 @@ export function heatmap(values: ArrayLike<number>, rows: number, cols: number): 
   return { width: cols, height: rows, data };
 }
 
+/** The overlay's colour at full attention, and its background at none. */
+export const OVERLAY_COLOUR: Rgb = [0, 0, 255];
+export const OVERLAY_BACKGROUND: Rgb = [224, 224, 224];
+
 /**
  * `visualize.py`'s `mask_image`: one attention row (a grid of weights in [0, 1]) over the image, as
  * blue over a light background at 70%, or (`query`) the query token in red.
  */
 export function overlay(img: RgbImage, weights: ArrayLike<number>, gridH: number, gridW: number, query = false): RgbImage {
   const out = new Uint8Array(img.data.length);
-  const color: Rgb = query ? [255, 33, 33] : [0, 0, 255];
-  const bg: Rgb = [224, 224, 224];
+  const color: Rgb = query ? [255, 33, 33] : OVERLAY_COLOUR;
+  const bg = OVERLAY_BACKGROUND;
   for (let y = 0; y < img.height; y++)
     for (let x = 0; x < img.width; x++) {
       const a = weights[Math.floor((y * gridH) / img.height) * gridW + Math.floor((x * gridW) / img.width)];

@@ -1,15 +1,15 @@
 /**
- * The analyses as the CLI runs them: rank of a block's attention (with heat maps) and focus maps
- * over the image, each from an architecture, a checkpoint and an image or a preprocessed input.
+ * The analyses as the CLI runs them: rank of a block's attention (with its figure), focus maps over
+ * the image, and the focusing function's figure, each from an architecture, a checkpoint and an
+ * image or a preprocessed input.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { officialCrop } from '../classify/crop.js';
 import { FlattenModel } from '../model.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { loadImage } from '../preprocess/input.js';
-import { resizeImage } from '../preprocess/resize.js';
-import { centerCrop, toNormalizedTensor } from '../preprocess/transform.js';
+import { evalImage, toNormalizedTensor } from '../preprocess/transform.js';
 import type { Tensor } from '../tensor.js';
 import { FlattenError } from '../util/errors.js';
 import {
@@ -21,7 +21,9 @@ import {
   KINDS,
   probeScope,
 } from './attention.js';
-import { Canvas, encodePng, heatmap, overlay } from './draw.js';
+import { displayGain, type FocusRow, focusChart, focusingChart, rankChart } from './charts.js';
+import { encodePng, overlay } from './draw.js';
+import { type FigureFormat, writeFigure } from './figure_file.js';
 import { numericalRank } from './rank.js';
 
 /** `analyze rank --json`. */
@@ -29,8 +31,26 @@ export interface RankReport {
   tokens: number;
   head_dim: number;
   ranks: Record<AttentionKind, number | null>;
-  /** PNG heat maps written, by kind. */
-  files?: Partial<Record<AttentionKind, string>>;
+  /** The figure written (`rank.svg` or `rank.png`), with `outDir`. */
+  figure?: string;
+}
+
+/** Where the figures go, and how they are captioned. */
+export interface FigureOptions {
+  /** The folder the figure files go to. */
+  outDir?: string;
+  /** `svg` (default) or `png`. */
+  format?: FigureFormat;
+  /** The figure's subtitle: which model and input it shows (default: the architecture, checkpoint and image). */
+  caption?: string;
+}
+
+/** A figure's default subtitle: what it was made from. */
+function describe(m: AnalysisModel, source: { image?: string }, sel: AttentionSelection): string {
+  const arch = typeof m.arch === 'string' ? basename(m.arch) : m.arch.family;
+  const checkpoint = typeof m.checkpoint === 'string' ? basename(m.checkpoint) : 'checkpoint bytes';
+  const image = source.image ? `, ${basename(source.image)}` : '';
+  return `${arch}, ${checkpoint}${image}; stage ${sel.stage}, block ${sel.block}, head ${sel.head}`;
 }
 
 /** The model input and the picture it shows (the crop the model sees). */
@@ -41,11 +61,8 @@ export interface AnalysisInput {
 
 /** Loads an image as the official evaluation would feed it, keeping the uint8 crop for drawing. */
 export function imageInput(path: string, size: number, crop: boolean): AnalysisInput {
-  const img = loadImage(path, path);
-  const resized = crop
-    ? centerCrop(resizeImage(img, Math.trunc((256 / 224) * size), Math.trunc((256 / 224) * size)), size)
-    : resizeImage(img, size, size);
-  return { tensor: toNormalizedTensor(resized), picture: resized };
+  const seen = evalImage(loadImage(path, path), { size, crop, source: path });
+  return { tensor: toNormalizedTensor(seen), picture: seen };
 }
 
 async function load(m: AnalysisModel, sel: AttentionSelection): Promise<FlattenModel> {
@@ -64,7 +81,8 @@ export function analysisInput(model: FlattenModel, source: { image?: string; inp
 }
 
 /**
- * The four attention matrices of one head and their numerical ranks; with `outDir`, their heat maps.
+ * The four attention matrices of one head and their numerical ranks; with `outDir`, a figure of
+ * their heat maps titled with the ranks.
  *
  * @example
  * ```ts
@@ -76,26 +94,24 @@ export async function analyzeRank(
   m: AnalysisModel,
   source: { image?: string; input?: Tensor },
   sel: AttentionSelection,
-  opts: { outDir?: string; onStep?: (s: string) => void } = {},
+  opts: FigureOptions & { onStep?: (s: string) => void } = {},
 ): Promise<RankReport> {
   const model = await load(m, sel);
   try {
     const att = await blockAttention(model, analysisInput(model, source).tensor, sel);
     const ranks = { softmax: null, linear: null, focused: null, focused_dwc: null } as RankReport['ranks'];
-    const files: Partial<Record<AttentionKind, string>> = {};
     for (const kind of KINDS) {
       const a = att.kinds[kind];
       if (!a) continue;
       opts.onStep?.(`rank of ${kind} (${att.tokens}×${att.tokens})`);
       ranks[kind] = (await numericalRank(a, m.threads)).rank;
-      if (opts.outDir) {
-        mkdirSync(opts.outDir, { recursive: true });
-        const file = join(opts.outDir, `${kind}.png`);
-        writeFileSync(file, encodePng(heatmap(a.matrix.data, a.matrix.rows, a.matrix.cols)));
-        files[kind] = file;
-      }
     }
-    return { tokens: att.tokens, head_dim: att.headDim, ranks, ...(opts.outDir ? { files } : {}) };
+    const report: RankReport = { tokens: att.tokens, head_dim: att.headDim, ranks };
+    if (opts.outDir) {
+      const spec = rankChart(att, ranks, opts.caption ?? describe(m, source, sel));
+      report.figure = await writeFigure(opts.outDir, 'rank', spec, opts.format ?? 'svg');
+    }
+    return report;
   } finally {
     await model.dispose();
   }
@@ -110,12 +126,13 @@ export function queryTokens(tokens: number, count: number): number[] {
 /** One attention row as display weights, as `visualize.py` scales them. */
 function displayRow(att: BlockAttention, kind: AttentionKind, t: number): Float64Array {
   const a = att.kinds[kind]!.matrix;
-  const gain = (a.cols / 196) * 10;
+  const gain = displayGain(a.cols);
   return Float64Array.from(a.data.subarray(t * a.cols, (t + 1) * a.cols), (v) => Math.min(1, v * gain));
 }
 
 /**
- * Focus maps: for each query token, each kind of attention over the image, and a contact sheet.
+ * Focus maps: for each query token, each kind of attention over the image (PNG overlays, as
+ * `visualize.py` draws them), and a figure of them all with the overlay's colour scale (`focus.svg`).
  *
  * @example
  * ```ts
@@ -126,7 +143,7 @@ export async function focusMaps(
   m: AnalysisModel,
   image: string,
   sel: AttentionSelection,
-  opts: { queries?: number; outDir: string },
+  opts: FigureOptions & { queries?: number; outDir: string },
 ): Promise<string[]> {
   const model = await load(m, sel);
   try {
@@ -143,34 +160,37 @@ export async function focusMaps(
     const [gh, gw] = att.grid;
     mkdirSync(opts.outDir, { recursive: true });
     const files: string[] = [];
-    const tokens = queryTokens(att.tokens, opts.queries ?? 4);
-    const cell = picture.width;
-    const pad = 8;
-    const head = 28;
-    const sheet = new Canvas((kinds.length + 1) * (cell + pad) + pad, tokens.length * (cell + pad) + pad + head);
-    ['query', ...kinds.map((k) => k.replace('_', '+'))].forEach((label, c) => sheet.label(label, pad + c * (cell + pad) + cell / 2, 8));
-    tokens.forEach((t, r) => {
-      const y = head + pad + r * (cell + pad);
+    const save = (name: string, img: RgbImage) => {
+      const file = join(opts.outDir, name);
+      writeFileSync(file, encodePng(img));
+      files.push(file);
+      return img;
+    };
+    const rows: FocusRow[] = queryTokens(att.tokens, opts.queries ?? 4).map((t) => {
       const marker = new Float64Array(gh * gw);
       marker[t] = 1;
-      const q = overlay(picture, marker, gh, gw, true);
-      const qFile = join(opts.outDir, `query_${t}.png`);
-      writeFileSync(qFile, encodePng(q));
-      files.push(qFile);
-      sheet.blit(q, pad, y);
-      kinds.forEach((kind, c) => {
-        const img = overlay(picture, displayRow(att, kind, t), gh, gw);
-        const file = join(opts.outDir, `${kind}_${t}.png`);
-        writeFileSync(file, encodePng(img));
-        files.push(file);
-        sheet.blit(img, pad + (c + 1) * (cell + pad), y);
-      });
+      return {
+        token: t,
+        query: save(`query_${t}.png`, overlay(picture, marker, gh, gw, true)),
+        kinds: kinds.map((kind) => ({ kind, image: save(`${kind}_${t}.png`, overlay(picture, displayRow(att, kind, t), gh, gw)) })),
+      };
     });
-    const sheetFile = join(opts.outDir, 'contact_sheet.png');
-    writeFileSync(sheetFile, encodePng(sheet.image()));
-    files.push(sheetFile);
+    const spec = focusChart(rows, att.tokens, opts.caption ?? describe(m, { image }, sel));
+    files.push(await writeFigure(opts.outDir, 'focus', spec, opts.format ?? 'svg'));
     return files;
   } finally {
     await model.dispose();
   }
+}
+
+/**
+ * The focusing function's figure (the paper's Fig. 4) as `outDir/fp.svg` (or `.png`).
+ *
+ * @example
+ * ```ts
+ * const file = await drawFocusingFunction('figures'); // figures/fp.svg
+ * ```
+ */
+export async function drawFocusingFunction(outDir: string, format: FigureFormat = 'svg'): Promise<string> {
+  return writeFigure(outDir, 'fp', focusingChart(), format);
 }

@@ -1,10 +1,9 @@
 /**
  * `curves.svg`: the run's training loss, learning rate and validation accuracy against epochs, with
- * axes, ticks and legends, drawn by Vega-Lite (rendered to SVG by Vega without a browser). Vega is
- * loaded only when a chart is drawn (its module graph has top-level await, which would keep
- * CommonJS code from requiring flatten-vit).
+ * axes, ticks and legends, drawn by Vega-Lite.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { chartSvg } from '../util/chart.js';
 
 /** One epoch of the run, as `metrics.jsonl` records it. */
 export interface EpochPoint {
@@ -59,7 +58,7 @@ export async function curvesSvg(points: readonly EpochPoint[]): Promise<string> 
     ],
     resolve: { scale: { color: 'independent' } },
   };
-  return renderSvg(spec);
+  return chartSvg(spec);
 }
 
 /** One training step, for {@link stepLossSvg}. */
@@ -94,16 +93,5 @@ export async function stepLossSvg(points: readonly StepPoint[]): Promise<string>
       y: { field: 'value', type: 'quantitative' as const, title: series, scale: { zero: false }, ...(format ? { axis: { format } } : {}) },
     },
   });
-  return renderSvg({ data: { values: rows }, vconcat: [panel('train loss'), panel('learning rate', '.1e')] });
-}
-
-/** Renders a Vega-Lite spec to SVG text with Vega, without a browser's DOM. */
-async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return chartSvg({ data: { values: rows }, vconcat: [panel('train loss'), panel('learning rate', '.1e')] });
 }

@@ -1,13 +1,6 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { dot, drawFocusingFunction, fp } from '../../src/analysis/focusing.js';
-import { focusMaps } from '../../src/analysis/report.js';
-import { fixture } from '../helpers/fixtures.js';
+import { dot, fp } from '../../src/analysis/focusing.js';
 
 const POWERS = Array.from({ length: 60 }, (_, i) => 1.25 ** (i + 1));
 
@@ -48,23 +41,5 @@ describe('the focusing function (Proposition 1)', () => {
       }),
       { numRuns: 1000, seed: 2023 },
     );
-  });
-
-  it('draws the figure and the focus maps as readable PNGs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flatten-figures-'));
-    const fig = PNG.sync.read(readFileSync(drawFocusingFunction(dir)));
-    expect(fig.width).toBeGreaterThan(1000);
-    const files = await focusMaps(
-      { arch: fixture('pvt_mini', 'config.json'), checkpoint: fixture('pvt_mini', 'checkpoint.pth') },
-      fixture('images', 'chelsea.png'),
-      { stage: 1, block: 0, head: 0 },
-      { queries: 2, outDir: dir },
-    );
-    expect(files).toHaveLength(2 * 5 + 1);
-    const sheet = PNG.sync.read(readFileSync(files[files.length - 1]));
-    expect([sheet.width, sheet.height]).toEqual([5 * (64 + 8) + 8, 2 * (64 + 8) + 8 + 28]);
-    const colours = new Set<number>();
-    for (let i = 0; i < sheet.data.length; i += 4) colours.add((sheet.data[i] << 16) | (sheet.data[i + 1] << 8) | sheet.data[i + 2]);
-    expect(colours.size).toBeGreaterThan(100);
   });
 });

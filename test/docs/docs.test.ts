@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { REPO } from '../helpers/fixtures.js';
-import { type Block, codeBlocks, headingAnchors, relativeLinks } from './markdown.js';
+import { type Block, codeBlocks, figures, headingAnchors, relativeLinks } from './markdown.js';
 import { type DocFailure, learning, makeSandbox, runBlocks } from './run.js';
 import { typecheckExamples } from './typecheck.js';
 
@@ -40,6 +40,19 @@ describe('the docs', () => {
       }
     }
     expect(broken.join('\n')).toBe('');
+  });
+
+  test('every figure names, under it, the command that made it', () => {
+    const unnamed: string[] = [];
+    let count = 0;
+    for (const doc of DOCS)
+      for (const f of figures(read(doc))) {
+        count++;
+        if (!/`(npx|npm run) [^`]+`/.test(f.caption))
+          unnamed.push(`${doc}:${f.line}: ${f.target} has no \`npx …\` or \`npm run …\` in its caption`);
+      }
+    expect(count).toBeGreaterThan(4);
+    expect(unnamed.join('\n')).toBe('');
   });
 
   test('every TypeScript example typechecks against the package', () => {

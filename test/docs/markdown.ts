@@ -130,3 +130,26 @@ export function headingAnchors(md: string): Set<string> {
   }
   return anchors;
 }
+
+/** A figure of a document: the image and the paragraph under it, its caption. */
+export interface Figure {
+  readonly target: string;
+  readonly line: number;
+  readonly caption: string;
+}
+
+/** The images of a document (`![…](…)` alone on a line) with their captions. */
+export function figures(md: string): Figure[] {
+  const lines = md.split('\n');
+  const out: Figure[] = [];
+  lines.forEach((line, i) => {
+    const m = /^!\[[^\]]*\]\(([^)\s]+)\)\s*$/.exec(line);
+    if (!m) return;
+    let j = i + 1;
+    while (j < lines.length && lines[j].trim() === '') j++;
+    const caption: string[] = [];
+    for (; j < lines.length && lines[j].trim() !== '' && !lines[j].startsWith('```'); j++) caption.push(lines[j]);
+    out.push({ target: m[1], line: i + 1, caption: caption.join(' ') });
+  });
+  return out;
+}
