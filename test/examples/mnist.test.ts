@@ -1,6 +1,6 @@
 /**
  * The MNIST example's short version (`npm run example:mnist -- --quick`): a FLatten-PVTv2 trained
- * from scratch for two epochs on a third of the digits through the whole `--data` pipeline must
+ * from scratch for three epochs on a sixth of the digits through the whole `--data` pipeline must
  * learn them (the example itself fails below its promised accuracy).
  */
 import { spawn } from 'node:child_process';
