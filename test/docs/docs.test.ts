@@ -28,6 +28,26 @@ const report = (failures: readonly DocFailure[]) =>
   failures.map((f) => `${f.file}:${f.line}: ${f.command}\n  ${f.message.replace(/\n/g, '\n  ')}`).join('\n');
 
 describe('the docs', () => {
+  test('the README is a front page: at most 150 lines, the two commands first, one section per task', () => {
+    const readme = read('README.md');
+    const lines = readme.trimEnd().split('\n');
+    console.log(`[docs] README.md: ${lines.length} lines`);
+    expect(lines.length).toBeLessThanOrEqual(150);
+    const first = codeBlocks(readme, 'README.md')[0];
+    expect(first.text.split('\n')).toEqual([expect.stringContaining('flatten-vit classify'), 'npm test']);
+    for (const h of [
+      '## Install',
+      '## Classify',
+      '## Train and evaluate',
+      '## In the browser',
+      '## Serve',
+      '## Export',
+      '## Models',
+      '## Guides',
+    ])
+      expect(lines).toContain(h);
+  });
+
   test('every relative link and anchor resolves', () => {
     const broken: string[] = [];
     for (const doc of DOCS) {
