@@ -169,8 +169,14 @@ describe('the server under load', () => {
     for (const r of late) expect(r.error).toMatch(/longer than its 100 ms deadline/);
     expect(result.every((r) => r.status === 200 || r.status === 504)).toBe(true);
     expect(slowest).toBeLessThan(100 + 1000);
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await infer(url)).status).toBe(200);
+    // the server serves again once the backlog has drained; on a machine shared with other tests a
+    // 100 ms deadline may still be missed by the first request, so it gets a few tries
+    let next = await infer(url);
+    for (let tries = 1; next.status !== 200 && tries < 10; tries++) {
+      await new Promise((r) => setTimeout(r, 200));
+      next = await infer(url);
+    }
+    expect(next.status).toBe(200);
     child.kill('SIGKILL');
   }, 120_000);
 
