@@ -103,10 +103,15 @@ interface Answer {
   ms: number;
 }
 
-async function metrics(url: string): Promise<{ images: number; batches: number }> {
+/** The server's counters; reading them also restarts its event-loop delay record (prom-client's). */
+async function metrics(url: string): Promise<{ images: number; batches: number; lagMaxMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { images: read('nv_inference_count'), batches: read('nv_inference_exec_count') };
+  const read = (name: string) => Number(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[2] ?? 0);
+  return {
+    images: read('nv_inference_count'),
+    batches: read('nv_inference_exec_count'),
+    lagMaxMs: 1000 * read('nodejs_eventloop_lag_max_seconds'),
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -161,9 +166,10 @@ async function measure(
     refused: refused.length,
     refused_max_ms: refused.length ? Math.max(...refused.map((a) => a.ms)) : 0,
     live_max_ms: live,
+    lag_max_ms: after.lagMaxMs,
   };
   console.log(
-    `${label.padEnd(22)} ${result.images_per_s.toFixed(1).padStart(7)} img/s  p50 ${result.p50_ms.toFixed(1).padStart(6)} ms  p99 ${result.p99_ms.toFixed(1).padStart(6)} ms  max ${result.max_ms.toFixed(1).padStart(6)} ms  mean batch ${result.mean_batch.toFixed(2).padStart(5)}  errors ${errors}  refused ${refused.length}${refused.length ? ` (slowest ${result.refused_max_ms.toFixed(1)} ms)` : ''}  live ≤ ${live.toFixed(1)} ms`,
+    `${label.padEnd(22)} ${result.images_per_s.toFixed(1).padStart(7)} img/s  p50 ${result.p50_ms.toFixed(1).padStart(6)} ms  p99 ${result.p99_ms.toFixed(1).padStart(6)} ms  max ${result.max_ms.toFixed(1).padStart(6)} ms  mean batch ${result.mean_batch.toFixed(2).padStart(5)}  errors ${errors}  refused ${refused.length}${refused.length ? ` (slowest ${result.refused_max_ms.toFixed(1)} ms)` : ''}  live ≤ ${live.toFixed(1)} ms  server's event loop delay ≤ ${after.lagMaxMs.toFixed(1)} ms`,
   );
   return result;
 }

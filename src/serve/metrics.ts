@@ -3,9 +3,11 @@
  * (`nv_inference_request_success`, `nv_inference_request_failure`, `nv_inference_count`,
  * `nv_inference_exec_count`, `nv_inference_pending_request_count`, and the cumulative
  * `nv_inference_{request,queue,compute_infer}_duration_us`), plus histograms in seconds and of the
- * batch sizes formed.
+ * batch sizes formed; and prom-client's Node.js process metrics (CPU, memory, garbage collection, and
+ * `nodejs_eventloop_lag_*`, the event loop's delay since the last scrape: how long a request could
+ * wait before the server even saw it).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchObserver } from './batcher.js';
 
 /** How a request ended. */
@@ -16,6 +18,10 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** The server's metrics, in their own registry. */
 export class ServerMetrics implements BatchObserver {
   readonly registry = new Registry();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
   private readonly success = new Counter({
     name: 'nv_inference_request_success',
     help: 'Successful inference requests',

@@ -201,7 +201,9 @@ describe('the server under load', () => {
 
 describe('flatten-vit serve', () => {
   it('finishes every accepted request on SIGTERM under load and exits 0', async () => {
-    const { url, child, exited, stderr } = await startCli(['--max-batch', '1']);
+    // one worker on one thread, a request at a time: 24 requests take far longer to run than to upload,
+    // so that some are still queued when the signal comes
+    const { url, child, exited, stderr } = await startCli(['--max-batch', '1', '--workers', '1', '--threads', '1']);
     const requests = Array.from({ length: 24 }, () => infer(url));
     // every request accepted (queued or run) before the signal
     while ((await metric(url, 'nv_inference_pending_request_count')) + (await metric(url, 'nv_inference_count')) < 24)
