@@ -49,10 +49,11 @@ function build(name: string) {
 }
 
 const all = process.env.FLATTEN_WEBGPU_MODELS === 'all';
-/** By default one fixture of each attention layout (windows, stripes, spatial reduction, PVTv2's pooling). */
-const models = all
-  ? [...FIXTURES, ...REGISTERED]
-  : FIXTURES.filter((m) => ['swin_mini', 'cswin_mini_global', 'pvt_mini_sr', 'pvt_v2_mini'].includes(m));
+/**
+ * By default PVTv2's layout (pooled keys, the DWC in the MLP), the one the browser tests on WebGPU
+ * leave out: with theirs (windows, stripes, spatial reduction) CI covers one fixture of each layout.
+ */
+const models = all ? [...FIXTURES, ...REGISTERED] : ['pvt_v2_mini'];
 const trained = all ? ['pvt_v2_mini', 'pvt_mini_sr', 'swin_mini', 'cswin_mini'] : ['pvt_v2_mini'];
 
 const ADAMW = { name: 'adamw' as const, weightDecay: 0.05, eps: 1e-8, betas: [0.9, 0.999] as const, momentum: 0.9 };
