@@ -4,7 +4,6 @@
  * official evaluation transform, so that the server's event loop never decodes) and run one batch.
  * A failure a user caused comes back as `{ error }`; anything else rejects the task.
  */
-import { constants, setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { preprocessFor } from '../classify/classify.js';
@@ -14,16 +13,6 @@ import { FlattenError } from '../util/errors.js';
 import type { ModelInfo, PoolSettings, WorkerResult, WorkerTask } from './tasks.js';
 
 const settings = workerData as PoolSettings;
-
-// The models run below the HTTP thread's scheduling priority, so that when they fill every core the
-// server still answers health checks, refusals and deadlines at once. On Linux the nice value is per
-// thread: this lowers this worker thread only, and the onnxruntime threads its sessions create below
-// inherit it. Where the system refuses, the worker runs at normal priority.
-try {
-  setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
-} catch {
-  // not permitted here: normal priority
-}
 
 /** Loading starts as the thread starts, so that a replacement worker is warm before it is needed. */
 const loaded: Promise<Map<string, FlattenModel>> = (async () => {
