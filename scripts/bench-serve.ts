@@ -205,6 +205,8 @@ const arch = values.arch!;
 const weights = randomWeights(defineModel(resolveArchitectureSpec(arch)).params);
 const lone = await FlattenModel.fromWeights(arch, weights, { threads });
 const all = await FlattenModel.fromWeights(arch, weights, { threads: workers * threads });
+const loneInput = benchInput(1, lone.inputShape);
+const allInputs = [1, 8, 16].map((b) => benchInput(b, all.inputShape));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { url, child } = await startServer([]);
@@ -216,7 +218,7 @@ const req = requestBody([1, c, h, w]);
 const oneRounds: { b1: number; p50: number }[] = [];
 const manyRounds: { best: number; served: number; batch: number }[] = [];
 for (let r = 1; r <= rounds; r++) {
-  const b1 = (await timeRepeated(() => lone.predict(benchInput(1, lone.inputShape)), slice)).medianMs;
+  const b1 = (await timeRepeated(() => lone.predict(loneInput), slice)).medianMs;
   const one = await measure(url, `1 client (${r}/${rounds})`, closedLoop(1, slice), req);
   console.log(
     `  bench batch 1 on ${threads} thread(s) just before: ${b1.toFixed(1)} ms; p50 / (1.1 × b1 + 2 ms) = ${(one.p50_ms / (1.1 * b1 + 2)).toFixed(3)}`,
@@ -226,8 +228,7 @@ for (let r = 1; r <= rounds; r++) {
 await measure(url, 'closed loop, 8 clients', closedLoop(8), req);
 for (let r = 1; r <= rounds; r++) {
   const rates = [];
-  for (const b of [1, 8, 16])
-    rates.push((b * 1000) / (await timeRepeated(() => all.predict(benchInput(b, all.inputShape)), slice / 3)).medianMs);
+  for (const x of allInputs) rates.push((x.shape[0] * 1000) / (await timeRepeated(() => all.predict(x), slice / 3)).medianMs);
   const many = await measure(url, `32 clients (${r}/${rounds})`, closedLoop(32, slice), req);
   const best = Math.max(...rates);
   console.log(

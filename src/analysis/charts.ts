@@ -8,7 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { seededRandom } from '../models/init.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { AttentionKind, BlockAttention } from './attention.js';
-import { BLUES, encodePng, heatmap, OVERLAY_BACKGROUND, OVERLAY_COLOUR } from './draw.js';
+import { BLUES, displayGain, encodePng, heatmap, OVERLAY_BACKGROUND, OVERLAY_COLOUR } from './draw.js';
 import { FP_POWERS, fp } from './focusing.js';
 
 const hex = (c: readonly number[]) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
@@ -48,9 +48,6 @@ export const KIND_TITLES: Readonly<Record<AttentionKind, string>> = {
 
 /** The side of a heat map or overlay panel, in pixels. */
 const SIZE = 220;
-
-/** `visualize.py`'s display gain for an N-token row: × N/196 × 10, clipped at 1. */
-export const displayGain = (tokens: number) => (tokens / 196) * 10;
 
 /**
  * Fig. 4: 2-D vectors in the positive quadrant and their images under f_p, one panel per p.
@@ -122,7 +119,7 @@ export function focusingChart(powers: readonly number[] = FP_POWERS): TopLevelSp
   };
 }
 
-/** A row of images with axes over token indices, and one colour legend in weight units. */
+/** One panel of the rank figure: its title and its heat map. */
 interface Panel {
   readonly title: string;
   readonly image: RgbImage;
@@ -149,7 +146,6 @@ export function rankChart(att: BlockAttention, ranks: Readonly<Record<AttentionK
       image: enlarge(heatmap(a.matrix.data, a.matrix.rows, a.matrix.cols), SIZE),
     });
   }
-  const size = SIZE;
   const tokenAxis = (title: string, reverse: boolean) => ({
     type: 'quantitative' as const,
     scale: { domain: [0, n], reverse, nice: false },
@@ -159,15 +155,15 @@ export function rankChart(att: BlockAttention, ranks: Readonly<Record<AttentionK
     title: { text: `Attention matrices of one head, ${n} tokens, head dimension ${att.headDim}`, subtitle },
     hconcat: panels.map((panel) => ({
       title: panel.title,
-      width: size,
-      height: size,
+      width: SIZE,
+      height: SIZE,
       layer: [
         {
           data: { values: [{ x: 0, y: 0, url: dataUrl(panel.image) }] },
           mark: {
             type: 'image' as const,
-            width: size,
-            height: size,
+            width: SIZE,
+            height: SIZE,
             align: 'left' as const,
             baseline: 'top' as const,
             aspect: false,

@@ -59,12 +59,15 @@ export function encodePng(img: RgbImage): Uint8Array {
   return concatBytes(parts);
 }
 
+/** `visualize.py`'s display gain for an N-token attention row: × N/196 × 10, clipped at 1. */
+export const displayGain = (tokens: number) => (tokens / 196) * 10;
+
 /**
  * A heat map of a matrix in `Blues`, one pixel per entry, with values scaled as `visualize.py`
- * scales them for display: × (N / 196) × 10, clipped at 1.
+ * scales them for display ({@link displayGain}).
  */
 export function heatmap(values: ArrayLike<number>, rows: number, cols: number): RgbImage {
-  const gain = (cols / 196) * 10;
+  const gain = displayGain(cols);
   const data = new Uint8Array(rows * cols * 3);
   for (let i = 0; i < rows * cols; i++) data.set(blues(values[i] * gain), i * 3);
   return { width: cols, height: rows, data };

@@ -21,8 +21,8 @@ import {
   KINDS,
   probeScope,
 } from './attention.js';
-import { displayGain, type FocusRow, focusChart, focusingChart, rankChart } from './charts.js';
-import { encodePng, overlay } from './draw.js';
+import { type FocusRow, focusChart, focusingChart, rankChart } from './charts.js';
+import { displayGain, encodePng, overlay } from './draw.js';
 import { type FigureFormat, writeFigure } from './figure_file.js';
 import { numericalRank } from './rank.js';
 

@@ -18,10 +18,6 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** The server's metrics, in their own registry. */
 export class ServerMetrics implements BatchObserver {
   readonly registry = new Registry();
-
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-  }
   private readonly success = new Counter({
     name: 'nv_inference_request_success',
     help: 'Successful inference requests',
@@ -100,6 +96,10 @@ export class ServerMetrics implements BatchObserver {
   });
   /** Batches and images run per model, for the summary the load test prints. */
   readonly formed = new Map<string, { batches: number; images: number }>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
 
   queued(model: string, depth: number): void {
     this.pending.set({ model, version: '1' }, depth);

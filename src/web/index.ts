@@ -40,7 +40,6 @@ export { exportOnnx } from '../model_base.js';
 export { torchArchive } from '../checkpoint/torch_save.js';
 export { isImageName, walkOrder, type Sample } from '../data/sample.js';
 export type { StepRecord } from '../train/trainer.js';
-export type { EpochRecord } from '../train/loop.js';
+export type { EpochRecord, LoopResult } from '../train/loop.js';
 export type { AttentionKind } from '../analysis/attention.js';
 export type { ByteSource } from '../checkpoint/source.js';
-export type { LoopResult } from '../train/loop.js';
