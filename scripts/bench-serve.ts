@@ -11,10 +11,11 @@
  * and refusals, and /v2/health/live's slowest answer.
  *
  * The two comparisons with `bench` are made in alternating slices (`--rounds` of each, `--seconds`
- * split between them), since a shared machine's speed drifts by a third within a minute: 1 client
- * against batch 1 timed in this process on one worker's threads (what a lone request runs on), and 32
- * clients against the best of batches 1, 8 and 16 on all the threads; each round's ratio is printed,
- * and the median is the figure.
+ * split between them), since a shared machine's speed drifts by a third within a minute: each load
+ * slice lies between two bench slices and is compared with their mean. 1 client against batch 1 timed
+ * in this process on one worker's threads (what a lone request runs on), and 32 clients against the
+ * best of batches 1, 8 and 16 on all the threads; each round's ratio is printed, and the median is the
+ * figure.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -25,6 +26,7 @@ import { FlattenModel } from '../src/model.js';
 import { defineModel } from '../src/models/define.js';
 import { resolveArchitectureSpec } from '../src/models/config_file.js';
 import { randomWeights } from '../src/models/init.js';
+import { type Answer, LoadClient } from './load-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -98,11 +100,6 @@ function requestBody(shape: number[]): { body: Buffer; headers: Record<string, s
   };
 }
 
-interface Answer {
-  status: number;
-  ms: number;
-}
-
 /** The server's counters; reading them also restarts its event-loop delay record (prom-client's). */
 async function metrics(url: string): Promise<{ images: number; batches: number; lagMaxMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -125,20 +122,14 @@ async function measure(
   drive: (send: () => Promise<Answer>) => Promise<Answer[]>,
   req: ReturnType<typeof requestBody>,
 ) {
-  const send = async (): Promise<Answer> => {
-    const t0 = performance.now();
-    const r = await fetch(`${url}/v2/models/m/infer`, { method: 'POST', body: req.body, headers: req.headers });
-    await r.arrayBuffer();
-    return { status: r.status, ms: performance.now() - t0 };
-  };
+  const client = new LoadClient(url);
+  const send = () => client.send('POST', '/v2/models/m/infer', req.body, req.headers);
   const before = await metrics(url);
   let done = false;
   let live = 0;
   const poll = (async () => {
     while (!done) {
-      const t0 = performance.now();
-      await (await fetch(`${url}/v2/health/live`)).arrayBuffer();
-      live = Math.max(live, performance.now() - t0);
+      live = Math.max(live, (await client.send('GET', '/v2/health/live')).ms);
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
@@ -147,6 +138,7 @@ async function measure(
   const elapsed = (performance.now() - t0) / 1000;
   done = true;
   await poll;
+  client.close();
   const after = await metrics(url);
   const ok = answers
     .filter((a) => a.status === 200)
@@ -215,26 +207,42 @@ const [c, h, w] = [
   ...((await (await fetch(`${url}/v2/models/m`)).json()) as { inputs: { shape: number[] }[] }).inputs[0].shape.slice(2),
 ];
 const req = requestBody([1, c, h, w]);
-const oneRounds: { b1: number; p50: number }[] = [];
-const manyRounds: { best: number; served: number; batch: number }[] = [];
+const oneRounds: number[] = [];
+const manyRounds: { served: number; batch: number; ratio: number }[] = [];
+// each load slice sits between two bench slices, and is compared with their mean, so that a drift of
+// the machine's speed during the round cancels to first order
+const timeLone = async () => (await timeRepeated(() => lone.predict(loneInput), slice / 2)).medianMs;
+let b1Before = await timeLone();
 for (let r = 1; r <= rounds; r++) {
-  const b1 = (await timeRepeated(() => lone.predict(loneInput), slice)).medianMs;
   const one = await measure(url, `1 client (${r}/${rounds})`, closedLoop(1, slice), req);
+  const b1After = await timeLone();
+  const b1 = (b1Before + b1After) / 2;
+  const ratio = one.p50_ms / (1.1 * b1 + 2);
   console.log(
-    `  bench batch 1 on ${threads} thread(s) just before: ${b1.toFixed(1)} ms; p50 / (1.1 × b1 + 2 ms) = ${(one.p50_ms / (1.1 * b1 + 2)).toFixed(3)}`,
+    `  bench batch 1 on ${threads} thread(s) before and after: ${b1Before.toFixed(1)}, ${b1After.toFixed(1)} ms; p50 / (1.1 × mean + 2 ms) = ${ratio.toFixed(3)}`,
   );
-  oneRounds.push({ b1, p50: one.p50_ms });
+  oneRounds.push(ratio);
+  b1Before = b1After;
 }
 await measure(url, 'closed loop, 8 clients', closedLoop(8), req);
-for (let r = 1; r <= rounds; r++) {
+const timeAll = async () => {
   const rates = [];
-  for (const x of allInputs) rates.push((x.shape[0] * 1000) / (await timeRepeated(() => all.predict(x), slice / 3)).medianMs);
+  for (const x of allInputs) rates.push((x.shape[0] * 1000) / (await timeRepeated(() => all.predict(x), slice / 6)).medianMs);
+  return rates;
+};
+let before = await timeAll();
+for (let r = 1; r <= rounds; r++) {
   const many = await measure(url, `32 clients (${r}/${rounds})`, closedLoop(32, slice), req);
-  const best = Math.max(...rates);
+  const after = await timeAll();
+  // the best batch size's rate, averaged over the bench slices before and after
+  const mean = before.map((b, i) => (b + after[i]) / 2);
+  const best = Math.max(...mean);
+  const show = (rates: number[]) => rates.map((x) => x.toFixed(1)).join(', ');
   console.log(
-    `  bench on ${workers * threads} threads just before: best ${best.toFixed(1)} img/s (b1, b8, b16: ${rates.map((x) => x.toFixed(1)).join(', ')}); served ${((100 * many.images_per_s) / best).toFixed(0)}%`,
+    `  bench on ${workers * threads} threads, b1, b8, b16 before: ${show(before)}, after: ${show(after)} img/s; served ${((100 * many.images_per_s) / best).toFixed(0)}% of the best mean (${best.toFixed(1)})`,
   );
-  manyRounds.push({ best, served: many.images_per_s, batch: many.mean_batch });
+  manyRounds.push({ served: many.images_per_s, batch: many.mean_batch, ratio: many.images_per_s / best });
+  before = after;
 }
 child.kill('SIGTERM');
 
@@ -244,8 +252,8 @@ await measure(small.url, `open loop, ${rate}/s`, openLoop(rate), req);
 small.child.kill('SIGTERM');
 
 await Promise.all([lone.dispose(), all.dispose()]);
-const throughput = median(manyRounds.map((m) => m.served / m.best));
-const latency = median(oneRounds.map((o) => o.p50 / (1.1 * o.b1 + 2)));
+const throughput = median(manyRounds.map((m) => m.ratio));
+const latency = median(oneRounds);
 console.log(
   `32 clients: ${(100 * throughput).toFixed(0)}% of bench's best throughput, median of ${rounds} rounds (target ≥ 90%), mean batch ${median(manyRounds.map((m) => m.batch)).toFixed(2)} (target > 4); ` +
     `1 client: p50 ${(100 * latency).toFixed(0)}% of bench batch 1 × 1.1 + 2 ms, median of ${rounds} rounds (target ≤ 100%)`,

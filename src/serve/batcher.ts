@@ -63,6 +63,8 @@ export interface Ticket {
 export class Batcher {
   private readonly queues = new Map<string, Pending[]>();
   private readonly sizes = new Map<string, { classes: number; features: number }>();
+  /** Requests admitted per model whose bodies are still arriving (see {@link Batcher.admit}). */
+  private readonly admitted = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private turn = 0;
   /** Batches running now. */
@@ -77,12 +79,33 @@ export class Batcher {
   /** Registers a model and its output sizes. */
   addModel(model: string, classes: number, features: number): void {
     this.queues.set(model, []);
+    this.admitted.set(model, 0);
     this.sizes.set(model, { classes, features });
   }
 
-  /** Whether a model's queue is full (a request to it would be refused now). */
+  /** Whether a model's queue is full, counting admitted requests (a request to it would be refused now). */
   full(model: string): boolean {
-    return (this.queues.get(model)?.length ?? 0) >= this.opts.maxQueue;
+    return (this.queues.get(model)?.length ?? 0) + (this.admitted.get(model) ?? 0) >= this.opts.maxQueue;
+  }
+
+  /**
+   * Holds a place in a model's queue for a request whose body is still arriving, so that a request
+   * admitted when its headers came is not refused after its body has been read (under overload, reading
+   * hundreds of bodies at once takes hundreds of ms: the refusal must come before). Throws
+   * {@link QueueFull} when the queue and the places held fill it. Returns what gives the place back,
+   * called just before the request's {@link Batcher.submit} or when it ends otherwise (idempotent).
+   */
+  admit(model: string): () => void {
+    const held = this.admitted.get(model);
+    if (held === undefined) return () => undefined;
+    if (this.full(model)) throw new QueueFull(`the queue of ${model} is full (${this.opts.maxQueue} requests)`);
+    this.admitted.set(model, held + 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.admitted.set(model, this.admitted.get(model)! - 1);
+    };
   }
 
   /** Requests waiting, over all models. */

@@ -12,6 +12,7 @@ import { oneLine } from '../util/errors.js';
 import { Batcher, type BatchOutputs, QueueFull, type Ticket } from './batcher.js';
 import { ServerMetrics, type Outcome } from './metrics.js';
 import { ModelPool, WorkerFailure } from './pool.js';
+import { baseNice, setThreadNice } from './priority.js';
 import { HttpError, inferResponse, modelMetadata, parseInferRequest } from './protocol.js';
 import type { ModelInfo, ServedModelSpec } from './tasks.js';
 import { tryPage } from './try_page.js';
@@ -48,12 +49,24 @@ export interface ServeOptions {
   maxImages?: number;
   /** pino's level: `info` logs one line per request (default), `silent` none. */
   logLevel?: string;
+  /**
+   * The nice value the calling thread (the HTTP thread) takes once the workers have started (default:
+   * unchanged). A negative value, e.g. -10 (what `flatten-vit serve` uses), keeps health checks and
+   * refusals prompt while the models fill every core; it needs root or CAP_SYS_NICE, and without them
+   * the server runs on with a line in {@link InferenceServer.warnings}. The workers keep the process's
+   * own priority. Linux only (elsewhere a nice value is the whole process's).
+   */
+  httpNice?: number;
 }
 
 /** A running server. */
 export class InferenceServer {
   private draining = false;
   private inflight = 0;
+  /** The queue place each admitted request holds until it is submitted (see {@link Batcher.admit}). */
+  private readonly places = new WeakMap<FastifyRequest, () => void>();
+  /** What did not go as asked at start (e.g. a priority the system did not allow), one line each. */
+  readonly warnings: string[] = [];
 
   private constructor(
     readonly app: FastifyInstance,
@@ -61,7 +74,7 @@ export class InferenceServer {
     readonly batcher: Batcher,
     readonly metrics: ServerMetrics,
     readonly models: ReadonlyMap<string, ModelInfo>,
-    private readonly opts: Required<Omit<ServeOptions, 'executionProviders' | 'models'>>,
+    private readonly opts: Required<Omit<ServeOptions, 'executionProviders' | 'models' | 'httpNice'>>,
   ) {}
 
   /** Whether every model is loaded and warm and the server is not shutting down. */
@@ -104,7 +117,10 @@ export class InferenceServer {
       maxImages: options.maxImages ?? 64,
       logLevel: options.logLevel ?? 'info',
     };
-    const pool = new ModelPool({ models: options.models, threads: opts.threads, executionProviders: options.executionProviders }, workers);
+    const pool = new ModelPool(
+      { models: options.models, threads: opts.threads, executionProviders: options.executionProviders, nice: baseNice() },
+      workers,
+    );
     let infos: ModelInfo[];
     try {
       infos = await pool.describe(options.models.map((m) => m.name));
@@ -130,6 +146,8 @@ export class InferenceServer {
       await pool.close();
       throw e;
     }
+    const refused = options.httpNice === undefined ? null : setThreadNice(options.httpNice);
+    if (refused) server.warnings.push(refused);
     return server;
   }
 
@@ -183,26 +201,41 @@ export class InferenceServer {
       app.get<{ Params: { model: string } }>(prefix, async (req) => modelMetadata(this.model(req.params.model)));
       app.post<{ Params: { model: string } }>(
         `${prefix}/infer`,
-        { onRequest: async (req) => this.refuseEarly(req.params.model) },
+        { onRequest: async (req, reply) => this.admit(req, reply, req.params.model) },
         (req, reply) => this.infer(req, reply),
       );
     }
     app.post<{ Querystring: Record<string, string> }>(
       '/v1/classify',
-      { onRequest: async (req) => this.refuseEarly(req.query.model ?? [...this.models.keys()][0]) },
+      { onRequest: async (req, reply) => this.admit(req, reply, req.query.model ?? [...this.models.keys()][0]) },
       (req, reply) => this.classify(req, reply),
     );
     app.get('/metrics', async (_req, reply) => reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(tryPage([...this.models.keys()])));
   }
 
-  /** Refuses before the body is read: a full queue or a shutdown answers at once, whatever the body's size. */
-  private refuseEarly(model: string): void {
+  /**
+   * Admits a request or refuses it before its body is read: a full queue or a shutdown answers at
+   * once, whatever the body's size. An admitted request holds a place in its model's queue until it is
+   * submitted or answered.
+   */
+  private admit(req: FastifyRequest, reply: FastifyReply, model: string): void {
     if (this.draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', { 'Retry-After': '1' });
-    if (this.batcher.full(model)) {
+    let release: () => void;
+    try {
+      release = this.batcher.admit(model);
+    } catch (e) {
+      if (!(e instanceof QueueFull)) throw e;
       this.metrics.finished(model, 'rejected', 0);
-      throw new HttpError(503, `the queue of ${model} is full (${this.opts.maxQueue} requests); retry later`, { 'Retry-After': '1' });
+      throw new HttpError(503, `${e.message}; retry later`, { 'Retry-After': '1' });
     }
+    this.places.set(req, release);
+    reply.raw.once('close', release);
+  }
+
+  /** Gives back a request's queue place, just before it is submitted. */
+  private submitting(req: FastifyRequest): void {
+    this.places.get(req)?.();
   }
 
   /** Runs a request body's work with the request's deadline, counting it in flight and in the metrics. */
@@ -241,6 +274,7 @@ export class InferenceServer {
       const headerLength = header === undefined ? undefined : Number(header);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const request = parseInferRequest(body, headerLength, model, this.opts.maxBatch);
+      this.submitting(req);
       const outputs = await until.wait(this.batcher.submit(name, request.images, request.pixels));
       return inferResponse(model, request, outputs, (i) => labelOf(i, model.classes, model.classNames));
     });
@@ -268,6 +302,7 @@ export class InferenceServer {
           return { file, ticket: pixels };
         }),
       );
+      this.submitting(req);
       return Promise.all(
         results.map(async ({ file, ticket }) => {
           const o = await until.wait(this.batcher.submit(name, 1, ticket));

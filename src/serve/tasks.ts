@@ -21,6 +21,8 @@ export interface PoolSettings {
   models: ServedModelSpec[];
   threads: number;
   executionProviders?: string[];
+  /** The nice value each worker sets itself to (Linux), whatever it inherited from the HTTP thread. */
+  nice?: number;
 }
 
 /** What the server knows of a loaded model. */

@@ -4,6 +4,7 @@
  * official evaluation transform, so that the server's event loop never decodes) and run one batch.
  * A failure a user caused comes back as `{ error }`; anything else rejects the task.
  */
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { preprocessFor } from '../classify/classify.js';
@@ -13,6 +14,8 @@ import { FlattenError } from '../util/errors.js';
 import type { ModelInfo, PoolSettings, WorkerResult, WorkerTask } from './tasks.js';
 
 const settings = workerData as PoolSettings;
+// a worker started after the HTTP thread raised its priority (a replacement) inherits the raise
+if (settings.nice !== undefined) setPriority(settings.nice);
 
 /** Loading starts as the thread starts, so that a replacement worker is warm before it is needed. */
 const loaded: Promise<Map<string, FlattenModel>> = (async () => {

@@ -80,6 +80,27 @@ describe('Batcher', () => {
     expect(batches).toEqual([1, 1]);
   });
 
+  it('counts admitted requests whose bodies are still arriving against the queue, until they are submitted', async () => {
+    const { runner } = fakeRunner(1, 20);
+    const b = new Batcher(runner, { maxBatch: 1, maxDelayMs: 0, maxQueue: 2 });
+    b.addModel('m', 2, 2);
+    const first = b.submit('m', 1, image(1)); // running
+    const places = [b.admit('m'), b.admit('m')];
+    expect(b.full('m')).toBe(true);
+    expect(() => b.admit('m')).toThrow(QueueFull);
+    places[0]();
+    places[0](); // giving a place back twice frees it once
+    expect(b.full('m')).toBe(false);
+    const second = b.submit('m', 1, image(2));
+    expect(() => b.admit('m')).toThrow(QueueFull);
+    places[1]();
+    const third = b.submit('m', 1, image(3));
+    expect(b.full('m')).toBe(true);
+    await Promise.all([first.result, second.result, third.result]);
+    expect(b.full('m')).toBe(false);
+    expect(b.admit('other')).toBeTypeOf('function'); // an unknown model is refused later, with its 404
+  });
+
   it('fails every request of a batch whose run fails, and goes on', async () => {
     let fail = true;
     const runner: BatchRunner = {

@@ -6,6 +6,7 @@
  * is measured run in their own process, as deployed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -220,4 +221,31 @@ describe('flatten-vit serve', () => {
     expect(code).toBe(0);
     expect(stderr()).toMatch(/SIGTERM: finishing queued requests/);
   }, 120_000);
+
+  it.runIf(process.platform === 'linux')(
+    'runs its HTTP thread above the model workers',
+    async () => {
+      const { url, child, stderr } = await startCli(['--workers', '2', '--threads', '1']);
+      for (let i = 0; i < 6; i++) expect((await infer(url)).status).toBe(200);
+      // each thread's nice value (field 19 of /proc/PID/task/TID/stat) and CPU time (fields 14 + 15)
+      const tasks = readdirSync(`/proc/${child.pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return { tid: Number(tid), cpu: Number(f[11]) + Number(f[12]), nice: Number(f[16]) };
+      });
+      const main = tasks.find((t) => t.tid === child.pid)!;
+      const models = tasks
+        .filter((t) => t !== main)
+        .sort((a, b) => b.cpu - a.cpu)
+        .slice(0, 2);
+      console.log(
+        `[serve] HTTP thread at nice ${main.nice}; the two busiest threads (the models) at ${models.map((t) => t.nice).join(', ')}`,
+      );
+      if (process.getuid?.() === 0) expect(main.nice).toBe(-10);
+      else expect(stderr()).toMatch(/warning: the HTTP thread could not take nice -10 .*CAP_SYS_NICE/);
+      for (const t of models) expect(t.nice).toBe(0);
+      child.kill('SIGKILL');
+    },
+    120_000,
+  );
 });

@@ -75,7 +75,7 @@ export const serveCommand: Command = {
   usage: `flatten-vit serve --arch <name | config.json> [--checkpoint <file | pretrained name>] [--name NAME]
     [--model NAME=arch[:checkpoint] ...] [--port 8000] [--host 127.0.0.1] [--workers N] [--threads 1]
     [--max-batch 16] [--max-delay-ms 2] [--max-queue 256] [--timeout-ms 30000] [--drain-ms 30000]
-    [--precision fp32|int8] [--ep cpu] [--ema] [--log-level info]
+    [--precision fp32|int8] [--ep cpu] [--ema] [--log-level info] [--http-nice=-10]
 
   --arch, --checkpoint  the model (without --checkpoint: random weights, as bench uses)
   --name          its name in the URLs (default: the registered name or the config file's base name)
@@ -91,6 +91,9 @@ export const serveCommand: Command = {
   --max-body-mb   largest request body (default 64)
   --max-images    most images in one /v1/classify request (default 64)
   --log-level     one JSON line per request at info (default); warn, error or silent for fewer
+  --http-nice     the HTTP thread's nice value, above the models' so that health checks and refusals
+                  stay prompt under overload (default -10; needs root or CAP_SYS_NICE, else a warning;
+                  0 leaves it; Linux only)
 
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/{m}, /v2/models/{m}/ready;
 POST /v2/models/{m}/infer (JSON or binary tensors; pixel_values FP32 (B, 3, H, W) -> logits, features);
@@ -119,6 +122,7 @@ Example:
     precision: { type: 'string' },
     ema: { type: 'boolean' },
     'log-level': { type: 'string' },
+    'http-nice': { type: 'string' },
   },
   async run(v) {
     const models = await modelsFrom(v);
@@ -130,6 +134,10 @@ Example:
     }
     const { threads, executionProviders } = runtimeFrom(v, 'serve');
     const maxBody = positiveInt(v, 'max-body-mb', 'serve');
+    const nice = v['http-nice'] === undefined ? -10 : Number(v['http-nice']);
+    if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
+      throw new UsageError(`serve: --http-nice must be a whole number from -20 to 19, found '${String(v['http-nice'])}'`);
+    }
     const server = await InferenceServer.start({
       models,
       host: typeof v.host === 'string' ? v.host : undefined,
@@ -145,7 +153,9 @@ Example:
       maxBodyBytes: maxBody === undefined ? undefined : maxBody * 1024 * 1024,
       maxImages: positiveInt(v, 'max-images', 'serve'),
       logLevel: level,
+      httpNice: nice === 0 ? undefined : nice,
     });
+    for (const w of server.warnings) tell(`warning: ${w}`);
     for (const m of server.models.values()) for (const w of m.warnings) tell(`warning: ${m.name}: ${w}`);
     tell(`serving ${[...server.models.keys()].join(', ')} on ${server.url} (ready; Ctrl-C or SIGTERM stops)`);
     await new Promise<void>((resolve) => {
