@@ -147,6 +147,30 @@ export async function floorRate(
   }
 }
 
+/**
+ * The nodes of a training graph's bound: its products, the forward's necessary work
+ * ({@link necessaryWork}), and every backward node that belongs to a necessary forward node (its
+ * gradient rule: GELU's in 11 element-wise passes, LayerNorm's in 14, softmax's in 4; and the sums
+ * of gradient parts at the residual joins). Everything else a step does — layout, the focusing
+ * function, bias adds and their gradients, the update — takes no time in it.
+ *
+ * @example
+ * ```ts
+ * const tg = defineTrainingGraph(resolveArchitecture('flatten_pvt_v2_b0'), { batch: 32 });
+ * const bound = await floorRate(tg, () => new Float32Array(), { batch: 1, keep: trainingBoundWork(tg) });
+ * ```
+ */
+export function trainingBoundWork(tg: { graph: Graph; origins: ReadonlyMap<GraphNode, GraphNode> }): (n: GraphNode) => boolean {
+  const forward = tg.graph.nodes.filter((n) => !tg.origins.has(n));
+  const necessary = necessaryWork(tg.graph, undefined, forward);
+  const isForward = new Set(forward);
+  return (n) => {
+    const origin = tg.origins.get(n);
+    if (origin) return necessary(origin);
+    return isForward.has(n) && necessary(n);
+  };
+}
+
 /** The kinds of {@link necessaryWork}. */
 export type NecessaryKind = 'gelu' | 'norm' | 'residual' | 'softmax';
 
@@ -166,17 +190,18 @@ export type NecessaryKind = 'gelu' | 'norm' | 'residual' | 'softmax';
 export function necessaryWork(
   g: Graph,
   kinds: readonly NecessaryKind[] = ['gelu', 'norm', 'residual', 'softmax'],
+  nodes: readonly GraphNode[] = g.nodes,
 ): (n: GraphNode) => boolean {
-  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const readers = new Map<Value, GraphNode[]>();
-  for (const n of g.nodes)
+  for (const n of nodes)
     for (const i of n.inputs)
       readers
         .set(i, readers.get(i) ?? [])
         .get(i)!
         .push(n);
   const gelu = new Set<GraphNode>();
-  for (const erf of g.nodes.filter((n) => n.op === 'Erf')) {
+  for (const erf of nodes.filter((n) => n.op === 'Erf')) {
     const div = producer.get(erf.inputs[0])!;
     gelu.add(erf).add(div).add(producer.get(div.inputs[0])!);
     let next = readers.get(erf.outputs[0]) ?? [];
@@ -189,7 +214,7 @@ export function necessaryWork(
   const residual = (n: GraphNode) => n.op === 'Add' && /block\d+\/Add_\d+$/.test(n.name) && sameShape(n);
   const want = new Set(kinds);
   return (n) =>
-    (want.has('gelu') && gelu.has(n)) ||
+    (want.has('gelu') && (gelu.has(n) || n.op === 'Gelu')) ||
     (want.has('norm') && n.op === 'LayerNormalization') ||
     (want.has('softmax') && n.op === 'Softmax') ||
     (want.has('residual') && residual(n));

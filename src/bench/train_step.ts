@@ -2,9 +2,11 @@
  * One training step timed as `flatten-vit bench --train` reports it: forward, loss, backward,
  * clipping and AdamW (the official defaults of config.py, the architecture's own stochastic depth)
  * on a deterministic batch with fresh weights, median over repeated steps after warm-up (the first
- * steps also grow onnxruntime's memory arena); images per second, peak resident memory, and the
+ * steps also grow onnxruntime's memory arena); images per second, peak resident memory, the
  * achieved GFLOP/s — a training step counted as 3× the forward MACs — against this machine's dense
- * GEMM rate.
+ * GEMM rate, and the rate of the step's own products alone (forward and backward: MatMul, Gemm,
+ * Conv, ConvTranspose at their real shapes, see floor.ts), the ceiling of everything else the step
+ * does.
  */
 import { availableParallelism } from 'node:os';
 import { countMacs } from '../graph/macs.js';
@@ -16,6 +18,7 @@ import { initialWeights } from '../train/init.js';
 import { createSession, nodeStepRuntime } from '../runtime/session.js';
 import { trainSettings } from '../train/settings.js';
 import { Trainer } from '../train/trainer.js';
+import { floorRate, trainingBoundWork } from './floor.js';
 import { gemmRate } from './gemm.js';
 import { benchInput } from './throughput.js';
 import { timeRepeated } from './timing.js';
@@ -34,7 +37,21 @@ export interface TrainBenchReport {
   /** 2 × 3 × forward MACs × images/s. */
   gflops: number;
   fraction_of_gemm: number;
+  /** Images/s of the training graph's products alone (the step with everything else taking no time). */
+  products_images_per_s: number;
+  /** images_per_s / products_images_per_s. */
+  fraction_of_products: number;
+  /**
+   * Images/s of the products plus the work no training graph can drop: the forward's GELU, LayerNorm,
+   * softmax and residual sums and their backward (floor.ts's `trainingBoundWork`).
+   */
+  bound_images_per_s: number;
+  /** images_per_s / bound_images_per_s. */
+  fraction_of_bound: number;
 }
+
+/** The products of a training graph: beside MatMul and Conv (which the floor always keeps), Gemm and ConvTranspose. */
+const TRAINING_PRODUCTS = new Set(['Gemm', 'ConvTranspose']);
 
 /**
  * Times training steps of an architecture.
@@ -75,7 +92,28 @@ export async function benchTrainStep(
   } finally {
     await trainer.release();
   }
+  // the step's own peak, before the products' graph (with an input per operand shape) adds its own
+  const peakRss = process.resourceUsage().maxRSS / 1024;
+  opts.onStep?.("timing the step's products alone");
+  // the training graph's shapes are the real ones (fixed batch): the floor's batch factor is 1
+  const partSeconds = Math.max(2, (opts.seconds ?? 10) / 2);
+  const products = await floorRate(trainer.graph, () => new Float32Array(), {
+    batch: 1,
+    threads,
+    seconds: partSeconds,
+    keep: (n) => TRAINING_PRODUCTS.has(n.op),
+  });
+  opts.onStep?.('timing the products with the necessary work (the bound)');
+  const necessary = trainingBoundWork(trainer.graph);
+  const bound = await floorRate(trainer.graph, () => new Float32Array(), {
+    batch: 1,
+    threads,
+    seconds: partSeconds,
+    keep: (n) => TRAINING_PRODUCTS.has(n.op) || necessary(n),
+  });
   const ips = (batch * 1000) / t.medianMs;
+  const productsIps = (batch * 1000) / products.ms;
+  const boundIps = (batch * 1000) / bound.ms;
   const gflops = (2 * 3 * countMacs(def.graph) * ips) / 1e9;
   opts.onStep?.('GEMM rate');
   const gemm = await gemmRate((b) => createSession(b, { threads }), 2);
@@ -86,9 +124,13 @@ export async function benchTrainStep(
     images_per_s: ips,
     step_ms: t.medianMs,
     steps: t.runs,
-    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    peak_rss_mb: peakRss,
     gemm_gflops: gemm.gflops,
     gflops,
     fraction_of_gemm: gflops / gemm.gflops,
+    products_images_per_s: productsIps,
+    fraction_of_products: ips / productsIps,
+    bound_images_per_s: boundIps,
+    fraction_of_bound: ips / boundIps,
   };
 }

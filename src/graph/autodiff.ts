@@ -4,13 +4,15 @@
  * result is one ONNX graph that computes the forward pass and the gradients together, so onnxruntime
  * keeps the forward activations the backward pass reads and frees them when it is done.
  */
-import type { Graph, Value } from './graph.js';
+import type { Graph, GraphNode, Value } from './graph.js';
 import { GRADIENTS } from './gradients.js';
 import * as op from './ops.js';
 
 /**
  * Adds to `g` the gradient of the scalar `loss` with respect to each of `wrt`. Returns the gradient
- * value of each, or null for one the loss does not depend on.
+ * value of each, or null for one the loss does not depend on. `origins`, when given, receives for
+ * each backward node the forward node it belongs to: the one whose gradient rule built it, or whose
+ * output's gradient parts it sums (what `bench --train`'s bound keeps beside the necessary forward work).
  *
  * @example
  * ```ts
@@ -18,7 +20,7 @@ import * as op from './ops.js';
  * g.output(grads.get('head.weight')!, 'grad.head.weight');
  * ```
  */
-export function differentiate(g: Graph, loss: Value, wrt: readonly Value[]): Map<Value, Value | null> {
+export function differentiate(g: Graph, loss: Value, wrt: readonly Value[], origins?: Map<GraphNode, GraphNode>): Map<Value, Value | null> {
   if (g.shape(loss).length !== 0) throw new Error(`internal: the loss ${loss} is not a scalar`);
   const forward = [...g.nodes];
   // values that depend on a parameter
@@ -38,6 +40,7 @@ export function differentiate(g: Graph, loss: Value, wrt: readonly Value[]): Map
     const n = forward[i];
     const wants = n.inputs.map((v) => live.has(v));
     if (!wants.some(Boolean)) continue;
+    const first = g.nodes.length;
     const dy = n.outputs.map(total);
     if (dy.every((d) => d === null)) continue;
     const rule = GRADIENTS[n.op];
@@ -51,6 +54,7 @@ export function differentiate(g: Graph, loss: Value, wrt: readonly Value[]): Map
       const fixed = s.length === want.length && s.every((x, j) => x === want[j]) ? d : op.reshape(g, d, want);
       pending.set(v, [...(pending.get(v) ?? []), fixed]);
     });
+    if (origins) for (let k = first; k < g.nodes.length; k++) origins.set(g.nodes[k], n);
   }
   return new Map(wrt.map((w) => [w, total(w)]));
 }

@@ -12,7 +12,7 @@
  * Dimension legend: B batch (fixed), K classes, P a flat buffer's length.
  */
 import { differentiate } from '../graph/autodiff.js';
-import { Graph, type ParamSpec, type Value } from '../graph/graph.js';
+import { Graph, type GraphNode, type ParamSpec, type Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import { INPUT_NAME } from '../models/define.js';
 import { type Architecture, withArgs } from '../models/registry.js';
@@ -74,6 +74,8 @@ export interface TrainingGraph {
   readonly layout: ParamLayout | null;
   /** The state inputs the update reads (each with a `next.` output), when the graph updates. */
   readonly updateState: readonly string[] | null;
+  /** For each backward node, the forward node it belongs to (see `differentiate`). */
+  readonly origins: ReadonlyMap<GraphNode, GraphNode>;
 }
 
 /** Name of the input of a graph that starts from the pooled features (`fromFeatures`). */
@@ -192,10 +194,12 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   const fed = g.usedParams();
   const trained = fed.filter((p) => !opts.frozen?.(p));
   if (trained.length === 0) throw new FlattenError('config', `${where}: --freeze leaves no parameter to train`);
+  const origins = new Map<GraphNode, GraphNode>();
   const grads = differentiate(
     g,
     loss,
     trained.map((p) => p.name),
+    origins,
   );
   for (const p of trained) {
     if (!grads.get(p.name)) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
@@ -230,5 +234,6 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     unused: params.filter((p) => !fedNames.has(p.name)),
     layout: layout ?? null,
     updateState,
+    origins,
   };
 }

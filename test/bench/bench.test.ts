@@ -77,13 +77,31 @@ describe('bench', () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, number>;
-    for (const k of ['arch', 'batch', 'threads', 'images_per_s', 'step_ms', 'peak_rss_mb', 'gemm_gflops', 'fraction_of_gemm'])
+    for (const k of [
+      'arch',
+      'batch',
+      'threads',
+      'images_per_s',
+      'step_ms',
+      'peak_rss_mb',
+      'gemm_gflops',
+      'fraction_of_gemm',
+      'products_images_per_s',
+      'fraction_of_products',
+      'bound_images_per_s',
+      'fraction_of_bound',
+    ])
       expect(j).toHaveProperty(k);
     expect(j.batch).toBe(2);
     expect(j.images_per_s * j.step_ms).toBeCloseTo(2000, 6);
     expect(j.fraction_of_gemm).toBeCloseTo(j.gflops / j.gemm_gflops, 9);
+    expect(j.fraction_of_products).toBeCloseTo(j.images_per_s / j.products_images_per_s, 9);
+    expect(j.fraction_of_bound).toBeCloseTo(j.images_per_s / j.bound_images_per_s, 9);
+    // a step does its products and more: a mini model's step is mostly the rest
+    expect(j.fraction_of_products).toBeLessThan(1);
+    expect(j.fraction_of_bound).toBeLessThan(1);
     console.log(
-      `[bench] pvt_v2_mini training step, batch 2, 1 thread: ${j.images_per_s.toFixed(1)} img/s, ${(100 * j.fraction_of_gemm).toFixed(1)}% of GEMM`,
+      `[bench] pvt_v2_mini training step, batch 2, 1 thread: ${j.images_per_s.toFixed(1)} img/s, ${(100 * j.fraction_of_gemm).toFixed(1)}% of GEMM, ${(100 * j.fraction_of_products).toFixed(0)}% of its products alone (${j.products_images_per_s.toFixed(1)} img/s), ${(100 * j.fraction_of_bound).toFixed(0)}% of its bound (${j.bound_images_per_s.toFixed(1)} img/s)`,
     );
   }, 60_000);
 

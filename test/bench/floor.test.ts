@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate, necessaryWork } from '../../src/bench/floor.js';
+import { floorGraph, floorRate, necessaryWork, trainingBoundWork } from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { countMacs } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';
+import { defineTrainingGraph } from '../../src/train/training_graph.js';
 import { randomWeights } from '../../src/models/init.js';
 import { createSession } from '../../src/runtime/session.js';
 import { profileOps } from '../../src/runtime/profile.js';
@@ -46,5 +47,28 @@ describe('GEMM-only floor', () => {
     const all = necessaryWork(g);
     expect(g.nodes.filter(all).length).toBe(48 + 16 + 4 + g.nodes.filter((n) => n.op === 'LayerNormalization').length);
     expect(g.nodes.filter((n) => all(n) && (n.op === 'MatMul' || n.op === 'Conv'))).toHaveLength(0);
+  });
+
+  it('the training bound keeps the forward GELUs, LayerNorms, residual sums and softmaxes, and their backward only', () => {
+    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2 });
+    const g = tg.graph;
+    const keep = trainingBoundWork(tg);
+    const forward = g.nodes.filter((n) => !tg.origins.has(n));
+    const backward = g.nodes.filter((n) => tg.origins.has(n));
+    const kept = (nodes: typeof g.nodes, op: string) => nodes.filter((n) => keep(n) && n.op === op).length;
+    expect(kept(forward, 'Gelu')).toBe(8);
+    expect(kept(forward, 'LayerNormalization')).toBe(forward.filter((n) => n.op === 'LayerNormalization').length);
+    expect(kept(forward, 'Softmax')).toBe(4);
+    expect(kept(forward, 'Add')).toBe(16); // the residual sums, no bias add
+    expect(forward.filter(keep)).toHaveLength(8 + 16 + 4 + forward.filter((n) => n.op === 'LayerNormalization').length);
+    // backward: exactly the nodes of those forward nodes' rules and gradient sums
+    const fromNecessary = backward.filter((n) => ['Gelu', 'LayerNormalization', 'Softmax'].includes(tg.origins.get(n)!.op));
+    expect(fromNecessary.length).toBeGreaterThan(0);
+    for (const n of fromNecessary) expect(keep(n)).toBe(true);
+    for (const n of backward.filter((b) => ['MatMul', 'Transpose', 'Reshape', 'Mul'].includes(tg.origins.get(b)!.op)))
+      expect(keep(n)).toBe(false);
+    // the Gelu rule's own Erf does not make the forward node before the GELU (its bias add) look like one
+    const geluInputs = new Set(forward.filter((n) => n.op === 'Gelu').map((n) => n.inputs[0]));
+    for (const n of forward.filter((f) => f.outputs.some((o) => geluInputs.has(o)))) expect(keep(n)).toBe(false);
   });
 });
