@@ -15,6 +15,7 @@
 import { Graph, type GraphNode, type Value, type WeightLookup } from '../graph/graph.js';
 import { countMacs } from '../graph/macs.js';
 import { serializeModel } from '../graph/onnx.js';
+import * as op from '../graph/ops.js';
 import type { ModelDefinition } from '../models/define.js';
 import { createSession } from '../runtime/session.js';
 import type { Tensor } from '../tensor.js';
@@ -93,10 +94,14 @@ export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number,
     if (!isProduct(n) && readByKept.has(n.outputs[0])) continue;
     // The value's shape, not the value, is the graph's output: an output would be allocated afresh
     // every run, where the model's intermediate values come from onnxruntime's reused arena.
-    const rank = model.shape(n.outputs[0]).length;
-    const dims = g.node('Shape', [y], {}, [[rank]])[0];
+    const shape = model.shape(n.outputs[0]);
+    const dims = g.node('Shape', [y], {}, [[shape.length]])[0];
     const name = `y${g.outputs.length}`;
-    g.output(g.node('Cast', [dims], { to: 1 }, [[rank]])[0], name);
+    g.output(g.node('Cast', [dims], { to: 1 }, [[shape.length]])[0], name);
+    // Where onnxruntime knows a value's shape statically (a training graph's fixed batch, a weight's
+    // gradient), it folds its Shape node to a constant and prunes the work behind it: one element of
+    // the value itself keeps that work in the run.
+    g.output(op.slice(g, op.reshape(g, y, [-1]), 0, 0, 1), `k${g.outputs.length}`);
     if (!isProduct(n)) continue;
     const a = model.shape(n.inputs[n.op === 'Conv' ? 1 : 0]);
     perOutput.set(name, n.op === 'Conv' ? a[1] * a[2] * a[3] : a[a.length - 1]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate, necessaryWork, trainingBoundWork } from '../../src/bench/floor.js';
+import { floorGraph, floorRate, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { countMacs } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
@@ -70,5 +70,23 @@ describe('GEMM-only floor', () => {
     // the Gelu rule's own Erf does not make the forward node before the GELU (its bias add) look like one
     const geluInputs = new Set(forward.filter((n) => n.op === 'Gelu').map((n) => n.inputs[0]));
     for (const n of forward.filter((f) => f.outputs.some((o) => geluInputs.has(o)))) expect(keep(n)).toBe(false);
+  });
+
+  it("runs all of a training graph's bound: no work pruned behind a shape onnxruntime knows statically", async () => {
+    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2 });
+    const bound = partialGraph(tg, 1, trainingBoundWork(tg));
+    // the LayerNorms' weight and bias gradients are sums to a fixed (C): their Shape nodes fold to
+    // constants, and without an element of each value kept the sums and their products went unrun
+    const ops = ['ReduceSum', 'LayerNormalization', 'Softmax', 'Gelu'];
+    const inGraph = ops.map((o) => bound.graph.nodes.filter((n) => n.op === o).length);
+    const ran = await profileOps(
+      serializeModel(bound.graph, () => new Float32Array()),
+      bound.inputs,
+      { threads: 1, runs: 1 },
+    );
+    const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
+    console.log(`[floor] swin_mini training bound: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
+    expect(inGraph[0]).toBeGreaterThan(0);
+    expect(kernels).toEqual(inGraph);
   });
 });
