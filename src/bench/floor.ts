@@ -92,17 +92,16 @@ export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number,
     n.outputs.forEach((o, i) => ours.set(o, outs[i]));
     const y = outs[0];
     if (!isProduct(n) && readByKept.has(n.outputs[0])) continue;
-    // The value's shape, not the value, is the graph's output: an output would be allocated afresh
-    // every run, where the model's intermediate values come from onnxruntime's reused arena.
-    const shape = model.shape(n.outputs[0]);
-    const dims = g.node('Shape', [y], {}, [[shape.length]])[0];
-    const name = `y${g.outputs.length}`;
-    g.output(g.node('Cast', [dims], { to: 1 }, [[shape.length]])[0], name);
-    // Where onnxruntime knows a value's shape statically (a training graph's fixed batch, a weight's
-    // gradient), it folds its Shape node to a constant and prunes the work behind it: one element of
-    // the value itself keeps that work in the run.
+    // One element of the value is the graph's output: a whole output would be allocated afresh every
+    // run, where the model's intermediate values come from onnxruntime's reused arena; and the value's
+    // Shape alone would not do, since onnxruntime folds a Shape it knows statically (a training graph's
+    // fixed batch, a weight's gradient) to a constant and prunes the work behind it.
     g.output(op.slice(g, op.reshape(g, y, [-1]), 0, 0, 1), `k${g.outputs.length}`);
     if (!isProduct(n)) continue;
+    // a product's shape too, to count the MACs it ran
+    const rank = model.shape(n.outputs[0]).length;
+    const name = `y${g.outputs.length}`;
+    g.output(g.node('Cast', [g.node('Shape', [y], {}, [[rank]])[0]], { to: 1 }, [[rank]])[0], name);
     const a = model.shape(n.inputs[n.op === 'Conv' ? 1 : 0]);
     perOutput.set(name, n.op === 'Conv' ? a[1] * a[2] * a[3] : a[a.length - 1]);
   }

@@ -92,8 +92,8 @@ export const serveCommand: Command = {
   --max-images    most images in one /v1/classify request (default 64)
   --log-level     one JSON line per request at info (default); warn, error or silent for fewer
   --http-nice     the HTTP thread's nice value, above the models' so that health checks and refusals
-                  stay prompt under overload (default -10; needs root or CAP_SYS_NICE, else a warning;
-                  0 leaves it; Linux only)
+                  stay prompt under overload (default -10 on Linux; needs root or CAP_SYS_NICE, else a
+                  warning; 0 leaves it; Linux only)
 
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/{m}, /v2/models/{m}/ready;
 POST /v2/models/{m}/infer (JSON or binary tensors; pixel_values FP32 (B, 3, H, W) -> logits, features);
@@ -134,7 +134,8 @@ Example:
     }
     const { threads, executionProviders } = runtimeFrom(v, 'serve');
     const maxBody = positiveInt(v, 'max-body-mb', 'serve');
-    const nice = v['http-nice'] === undefined ? -10 : Number(v['http-nice']);
+    // by default only where a nice value is a thread's: elsewhere it would only earn a warning
+    const nice = v['http-nice'] === undefined ? (process.platform === 'linux' ? -10 : 0) : Number(v['http-nice']);
     if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
       throw new UsageError(`serve: --http-nice must be a whole number from -20 to 19, found '${String(v['http-nice'])}'`);
     }
