@@ -9,7 +9,8 @@ its cfgs/ and config.py defaults), gives it seeded random weights, and writes in
   <name>.b1.onnx      torch.onnx export, opset 17, batch 1
   <name>.b8.onnx      the same at batch 8
 
-Needs torch, timm and einops (as the official code does).
+Needs torch; timm and einops (which the official code imports) are replaced by timm_standin.py
+where they are not installed.
 
     python3 scripts/torch-onnx/export_official.py --official ../FLatten-Transformer --out /tmp/sbs
 """
@@ -26,6 +27,10 @@ parser.add_argument('--official', required=True, help='checkout of LeapLabTHU/FL
 parser.add_argument('--out', required=True, help='folder for the checkpoints, logits and ONNX files')
 parser.add_argument('names', nargs='*', help='a subset of the four models')
 args = parser.parse_args()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timm_standin  # noqa: E402
+
+timm_standin.install()
 sys.path.insert(0, os.path.join(args.official, 'models'))
 
 from flatten_cswin import FLatten_CSWin_64_24181_tiny_224  # noqa: E402

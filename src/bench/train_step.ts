@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { countMacs } from '../graph/macs.js';
+import { peakLiveBytes } from '../graph/memory.js';
 import { defineModel } from '../models/define.js';
 import type { Architecture } from '../models/registry.js';
 import { loadConfig } from '../train/config_file.js';
@@ -33,6 +34,13 @@ export interface TrainBenchReport {
   /** Steps timed after warm-up. */
   steps: number;
   peak_rss_mb: number;
+  /**
+   * The most bytes of tensors alive at once when the training graph's nodes run in its order, each
+   * value freed after its last reader (graph/memory.ts), in MiB: the activations and gradients a
+   * step must hold, which onnxruntime's arena serves; peak RSS adds the runtime, the parameters, the
+   * optimizer state and the arena's own slack.
+   */
+  live_tensors_peak_mb: number;
   gemm_gflops: number;
   /** 2 × 3 × forward MACs × images/s. */
   gflops: number;
@@ -125,6 +133,7 @@ export async function benchTrainStep(
     step_ms: t.medianMs,
     steps: t.runs,
     peak_rss_mb: peakRss,
+    live_tensors_peak_mb: peakLiveBytes(trainer.graph.graph) / 2 ** 20,
     gemm_gflops: gemm.gflops,
     gflops,
     fraction_of_gemm: gflops / gemm.gflops,

@@ -84,6 +84,7 @@ describe('bench', () => {
       'images_per_s',
       'step_ms',
       'peak_rss_mb',
+      'live_tensors_peak_mb',
       'gemm_gflops',
       'fraction_of_gemm',
       'products_images_per_s',
@@ -97,6 +98,9 @@ describe('bench', () => {
     expect(j.fraction_of_gemm).toBeCloseTo(j.gflops / j.gemm_gflops, 9);
     expect(j.fraction_of_products).toBeCloseTo(j.images_per_s / j.products_images_per_s, 9);
     expect(j.fraction_of_bound).toBeCloseTo(j.images_per_s / j.bound_images_per_s, 9);
+    // the step's tensors are part of its resident memory, and far from nothing
+    expect(j.live_tensors_peak_mb).toBeGreaterThan(1);
+    expect(j.live_tensors_peak_mb).toBeLessThan(j.peak_rss_mb);
     // a step does its products and more: a mini model's step is mostly the rest
     expect(j.fraction_of_products).toBeLessThan(1);
     expect(j.fraction_of_bound).toBeLessThan(1);

@@ -88,7 +88,7 @@ Example:
       else {
         process.stdout.write(
           `${r.arch}, batch ${r.batch}, ${r.threads} threads: ${r.images_per_s.toFixed(2)} images/s, ${r.step_ms.toFixed(0)} ms a step (median of ${r.steps}), ` +
-            `${r.gflops.toFixed(0)} GFLOP/s = ${(100 * r.fraction_of_gemm).toFixed(0)}% of the ${r.gemm_gflops.toFixed(0)} GFLOP/s GEMM rate; peak RSS ${r.peak_rss_mb.toFixed(0)} MB\n` +
+            `${r.gflops.toFixed(0)} GFLOP/s = ${(100 * r.fraction_of_gemm).toFixed(0)}% of the ${r.gemm_gflops.toFixed(0)} GFLOP/s GEMM rate; peak RSS ${r.peak_rss_mb.toFixed(0)} MB (the graph's live tensors peak at ${r.live_tensors_peak_mb.toFixed(0)} MiB)\n` +
             `  its products alone (forward and backward, nothing else): ${r.products_images_per_s.toFixed(2)} images/s; the step reaches ${(100 * r.fraction_of_products).toFixed(0)}% of that\n` +
             `  the products with the work no training graph can drop (GELU, LayerNorm, softmax, residual sums and their backward): ${r.bound_images_per_s.toFixed(2)} images/s; the step reaches ${(100 * r.fraction_of_bound).toFixed(0)}%\n`,
         );
