@@ -138,12 +138,25 @@ const kernelUnfolded: KernelStep = (g, { q, k, v }, T, C, { pe, scale }) => {
   return { qz: phi(qz), kz: phi(kz), vT };
 };
 
+/**
+ * ‖x‖₂ over the channel axis of (B', C, T), (B', 1, T). An inference graph sums the squares with a
+ * product by a row of ones, which onnxruntime's CPU provider runs 2–4 times faster than its `ReduceL2`
+ * over a middle axis ((8, 96, 3136): 0.25 against 0.82 ms); a training graph keeps `ReduceL2`, whose
+ * gradient is one rule.
+ */
+function channelNorm(g: Graph, x: Value): Value {
+  if (g.training) return op.reduceL2(g, x, [1]);
+  const C = g.shape(x)[1];
+  const ones = g.initializer(`const.ones.1x${C}`, 'float32', [1, C], () => new Float32Array(C).fill(1));
+  return op.sqrt(g, op.matmul(g, ones, op.mul(g, x, x))); // (1, C) @ (B', C, T) → (B', 1, T)
+}
+
 /** f_p over the channel axis of (B', C, T): x^p · ‖x‖ / ‖x^p‖. */
 function focusChannels(g: Graph, x: Value, p: number): Value {
   if (p === 1) return x;
-  const norm = op.reduceL2(g, x, [1]); // (B', 1, T)
+  const norm = channelNorm(g, x); // (B', 1, T)
   const xp = g.node('Pow', [x, g.constant('p', [], [p])], {}, [g.shape(x)])[0];
-  return op.mul(g, xp, op.div(g, norm, op.reduceL2(g, xp, [1]))); // (B', C, T)
+  return op.mul(g, xp, op.div(g, norm, channelNorm(g, xp))); // (B', C, T)
 }
 
 /** Options beyond the shape: an extra depthwise term on the V image (CSwin's LePE). */
