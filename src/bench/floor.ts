@@ -13,7 +13,7 @@
  * Dimension legend: B batch; shapes are the model's, traced for one image, with dim 0 × B.
  */
 import { Graph, type GraphNode, type Value, type WeightLookup } from '../graph/graph.js';
-import { countMacs } from '../graph/macs.js';
+import { countMacs, isSumProduct } from '../graph/macs.js';
 import { serializeModel } from '../graph/onnx.js';
 import * as op from '../graph/ops.js';
 import type { ModelDefinition } from '../models/define.js';
@@ -33,8 +33,8 @@ export interface FloorGraph {
   macsOf: (outputs: Record<string, Tensor>) => number;
 }
 
-/** True for the nodes of the GEMM-only floor: matrix products and convolutions. */
-export const isProduct = (n: GraphNode): boolean => PRODUCTS.has(n.op);
+/** True for the nodes of the GEMM-only floor: matrix products and convolutions (not the sums written as products). */
+export const isProduct = (g: Graph, n: GraphNode): boolean => PRODUCTS.has(n.op) && !isSumProduct(g, n);
 
 /**
  * The model's products plus the nodes `keep` selects, for `batch` images: kept nodes read each
@@ -72,7 +72,7 @@ export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number,
     byShape.set(key, name);
     return name;
   };
-  const kept = model.nodes.filter((n) => isProduct(n) || keep(n));
+  const kept = model.nodes.filter((n) => isProduct(model, n) || keep(n));
   const readByKept = new Set(kept.flatMap((n) => n.inputs));
   const perOutput = new Map<string, number>(); // MACs per output element of a product: K, or (C/groups)·kh·kw
   const seen = new Map<string, number>(); // nodes by op, attributes and operands
@@ -91,13 +91,13 @@ export function partialGraph(def: Pick<ModelDefinition, 'graph'>, batch: number,
     );
     n.outputs.forEach((o, i) => ours.set(o, outs[i]));
     const y = outs[0];
-    if (!isProduct(n) && readByKept.has(n.outputs[0])) continue;
+    if (!isProduct(model, n) && readByKept.has(n.outputs[0])) continue;
     // One element of the value is the graph's output: a whole output would be allocated afresh every
     // run, where the model's intermediate values come from onnxruntime's reused arena; and the value's
     // Shape alone would not do, since onnxruntime folds a Shape it knows statically (a training graph's
     // fixed batch, a weight's gradient) to a constant and prunes the work behind it.
     g.output(op.slice(g, op.reshape(g, y, [-1]), 0, 0, 1), `k${g.outputs.length}`);
-    if (!isProduct(n)) continue;
+    if (!isProduct(model, n)) continue;
     // a product's shape too, to count the MACs it ran
     const rank = model.shape(n.outputs[0]).length;
     const name = `y${g.outputs.length}`;

@@ -7,6 +7,7 @@
  * Dimension legend: B batch, N tokens, C channels, H×W spatial grid.
  */
 import type { AttentionProbe, Graph, ParamSpec, Value, WeightLookup } from './graph.js';
+import { ONES_ROW } from './macs.js';
 import * as op from './ops.js';
 
 /** Transposes a row-major (rows, cols) matrix. */
@@ -318,6 +319,15 @@ export function imageToTokens(g: Graph, x: Value): Value {
 }
 
 /**
+ * A (1, n) row of ones, shared by the graph's sums written as products (onnxruntime's CPU provider
+ * runs some of its reductions slowly, or in an order that depends on the batch); `countMacs` does not
+ * count them.
+ */
+export function onesRow(g: Graph, n: number): Value {
+  return g.initializer(`${ONES_ROW}1x${n}`, 'float32', [1, n], () => new Float32Array(n).fill(1));
+}
+
+/**
  * Mean over the token axis: (B, N, C) → (B, C). In an inference graph it is a product with a row of
  * ones, divided by N: onnxruntime's CPU ReduceMean over the middle axis sums in another order when the
  * batch is 1 (it drops the axis of size 1), and an image's features must not depend on whether it ran
@@ -326,6 +336,6 @@ export function imageToTokens(g: Graph, x: Value): Value {
 export function meanTokens(g: Graph, x: Value): Value {
   if (g.training) return op.reduceMean(g, x, [1], false);
   const [, n, c] = g.shape(x);
-  const sum = op.matmul(g, g.constant('ones', [1, n], new Float32Array(n).fill(1)), x); // (B, 1, C)
+  const sum = op.matmul(g, onesRow(g, n), x); // (B, 1, C)
   return op.reshape(g, op.div(g, sum, g.constant('tokens', [], [n])), [-1, c]); // (B, C)
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
+import { floorGraph, floorRate, isProduct, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
-import { countMacs } from '../../src/graph/macs.js';
+import { countMacs, isSumProduct } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
 import { defineModel } from '../../src/models/define.js';
 import { defineTrainingGraph } from '../../src/train/training_graph.js';
@@ -17,7 +17,11 @@ describe('GEMM-only floor', () => {
       const w = randomWeights(def.params, 0);
       const batch = 3;
       const floor = floorGraph(def, batch);
-      const products = def.graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Conv').length;
+      const products = def.graph.nodes.filter((n) => isProduct(def.graph, n)).length;
+      // the sums written as products with a row of ones (mean over tokens, focusing norms) are not products
+      const sums = def.graph.nodes.filter((n) => isSumProduct(def.graph, n)).length;
+      expect(sums).toBeGreaterThan(0);
+      expect(products + sums).toBe(def.graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Conv').length);
       expect(floor.graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Conv')).toHaveLength(products);
       expect(floor.macs).toBe(countMacs(def.graph) * batch);
       const bytes = serializeModel(floor.graph, (n) => w.get(n)!);

@@ -16,7 +16,7 @@
  * (n = N unless the keys are spatially reduced), C channels, h heads, d = C/h head dim.
  */
 import type { AttentionProbe, Graph, ParamSpec, Value, WeightLookup } from '../../graph/graph.js';
-import { type LinearParams, projectChannels } from '../../graph/layers.js';
+import { type LinearParams, onesRow, projectChannels } from '../../graph/layers.js';
 import * as op from '../../graph/ops.js';
 
 /** The shape of one focused linear attention call. */
@@ -146,9 +146,7 @@ const kernelUnfolded: KernelStep = (g, { q, k, v }, T, C, { pe, scale }) => {
  */
 function channelNorm(g: Graph, x: Value): Value {
   if (g.training) return op.reduceL2(g, x, [1]);
-  const C = g.shape(x)[1];
-  const ones = g.initializer(`const.ones.1x${C}`, 'float32', [1, C], () => new Float32Array(C).fill(1));
-  return op.sqrt(g, op.matmul(g, ones, op.mul(g, x, x))); // (1, C) @ (B', C, T) → (B', 1, T)
+  return op.sqrt(g, op.matmul(g, onesRow(g, g.shape(x)[1]), op.mul(g, x, x))); // (1, C) @ (B', C, T) → (B', 1, T)
 }
 
 /** f_p over the channel axis of (B', C, T): x^p · ‖x‖ / ‖x^p‖. */
