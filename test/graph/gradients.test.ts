@@ -38,6 +38,9 @@ const CASES: Record<string, Case[]> = {
   MatMul: [
     { inputs: { a: [2, 3, 4], w: [4, 5] }, build: (g, x) => op.matmul(g, x.a, x.w) },
     { inputs: { w: [3, 4], a: [2, 4, 5] }, build: (g, x) => op.matmul(g, x.w, x.a) },
+    // a weight on the left of few tokens: one Gemm over the batch, on b as given or on the token-major input it was transposed from
+    { inputs: { w: [6, 5], a: [2, 5, 2] }, build: (g, x) => op.matmul(g, x.w, x.a) },
+    { inputs: { w: [6, 5], t: [2, 2, 5] }, build: (g, x) => op.matmul(g, x.w, op.transpose(g, x.t, [0, 2, 1])) },
     { inputs: { a: [2, 2, 3, 4], b: [2, 1, 4, 3] }, build: (g, x) => op.matmul(g, x.a, x.b) },
   ],
   Transpose: [{ inputs: { a: [2, 3, 4] }, build: (g, x) => op.transpose(g, x.a, [2, 0, 1]) }],
