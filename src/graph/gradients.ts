@@ -297,7 +297,8 @@ export const GRADIENTS: Readonly<Record<string, GradRule>> = {
     const sb = g.shape(b);
     let da: Value | null = null;
     let db: Value | null = null;
-    if (wants[0]) da = sa.length === 2 && sb.length > 2 ? leftWeightGrad(g, d!, b) : unbroadcast(g, op.matmul(g, d!, transposeLast(g, b)), sa);
+    if (wants[0])
+      da = sa.length === 2 && sb.length > 2 ? leftWeightGrad(g, d!, b) : unbroadcast(g, op.matmul(g, d!, transposeLast(g, b)), sa);
     if (wants[1]) {
       if (sb.length === 2 && sa.length > 2) {
         // a weight: one (K, M)·(M, N) product over all rows of the batch

@@ -28,7 +28,7 @@ export function optimizedModelPath(dir: string, checkpoint: unknown, id: CacheId
   if (typeof checkpoint !== 'string' || !existsSync(checkpoint)) return null;
   const st = statSync(checkpoint);
   const key = JSON.stringify([
-    'flatten-vit optimized model 3',
+    'flatten-vit optimized model 4',
     RUNTIME_VERSION,
     cpus()[0]?.model ?? 'cpu',
     realpathSync(checkpoint),

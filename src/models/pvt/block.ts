@@ -13,16 +13,27 @@ import { type PvtAttention, pvtAttention } from './attention.js';
 /**
  * PVTv2's MLP: fc1 → [ReLU] → DWConv 3×3 → GELU → fc2, x (B, N, C) → (B, N, C). It runs channel-major
  * so that the conv reads the F-wide hidden layer in place: only the C-wide input and output are
- * transposed.
+ * transposed. In float32 inference fc1 is a 1×1 conv, which onnxruntime runs in the depthwise conv's
+ * blocked layout (PVTv2-B0 at batch 8 7–9% faster than the product, PVTv2-B2 8.5%).
  */
 function convMlp(g: Graph, x: Value, C: number, F: number, grid: [number, number], relu: boolean): Value {
   return g.within('mlp', 'mlp', () => {
     const [H, W] = grid;
-    let xT: Value | null = null;
-    const lazyT = () => (xT ??= op.transpose(g, x, [0, 2, 1])); // (B, C, N)
-    let hdn = projectChannels(g, () => x, lazyT, { linear: declareLinear(g, 'fc1', C, F), from: 0 }, F, 'cm'); // (B, F, N)
-    if (relu) hdn = op.relu(g, hdn);
-    const img = op.reshape(g, hdn, [-1, F, H, W]); // (B, F, H, W)
+    const fc1 = declareLinear(g, 'fc1', C, F);
+    let img: Value;
+    if (g.training || g.precision !== 'fp32') {
+      const xT = () => op.transpose(g, x, [0, 2, 1]); // (B, C, N)
+      const hdn = projectChannels(g, () => x, xT, { linear: fc1, from: 0 }, F, 'cm'); // (B, F, N)
+      img = op.reshape(g, relu ? op.relu(g, hdn) : hdn, [-1, F, H, W]); // (B, F, H, W)
+    } else {
+      // a 1×1 conv: onnxruntime's CPU provider runs it in the blocked layout (NCHWc) of the depthwise
+      // conv after it, so only the C-wide input is reordered into that layout, not the F-wide output,
+      // and it reads the tokens (B, H, W, C) as they are, the transpose folded into that reorder
+      const w = g.initializer(`${fc1.weight.name}.1x1`, 'float32', [F, C, 1, 1], (get) => get(fc1.weight.name));
+      const nhwc = op.reshape(g, x, [-1, H, W, C]); // (B, H, W, C)
+      const hdn = op.conv(g, op.transpose(g, nhwc, [0, 3, 1, 2]), w, g.paramValue(fc1.bias!), {}); // (B, F, H, W)
+      img = relu ? op.relu(g, hdn) : hdn;
+    }
     const dw = g.within('dwconv', 'dwconv', () => conv2d(g, img, 'dwconv', { inC: F, outC: F, kernel: 3, pad: 1, groups: F }));
     const act = gelu(g, op.reshape(g, dw, [-1, F, H * W])); // (B, F, N)
     let actT: Value | null = null;
