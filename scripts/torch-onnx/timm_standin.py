@@ -30,11 +30,14 @@ class DropPath(nn.Module):
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
         return x * mask / keep
 
+
 def to_2tuple(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x, x)
 
+
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     return nn.init.trunc_normal_(tensor, mean=mean, std=std, a=a, b=b)
+
 
 class Rearrange(nn.Module):
     """einops' Rearrange layer for the one pattern the official CSwin stem uses."""
@@ -61,6 +64,7 @@ def _module(name, **attrs):
     sys.modules[name] = m
     return m
 
+
 def install():
     """Registers the stand-ins under timm's and einops' module names where those are not installed."""
     try:
@@ -80,4 +84,5 @@ def install():
         _module('einops.layers')
         _module('einops.layers.torch', Rearrange=Rearrange)
 
-__all__ = ['install', 'DropPath', 'to_2tuple', 'trunc_normal_', 'torch']
+
+__all__ = ['install', 'DropPath', 'Rearrange', 'to_2tuple', 'trunc_normal_']

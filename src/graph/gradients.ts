@@ -66,8 +66,8 @@ function transposeLast(g: Graph, x: Value): Value {
  * (M·K ≥ (M + K)·N: few tokens, wide layers, as in the last stages), dy is moved batch-inside,
  * (M, B·N), for one Gemm whose inner dimension is the whole batch, with b read as the token-major
  * (B·N, K) it was transposed from where it was; otherwise the per-sample products are summed over
- * the batch. At batch 32 the Gemm took 0.5–0.8× the time of the summed products for PVTv2-B0's
- * last stage (M·K/((M + K)·N) = 2.6–4.2) and 1.2–2.6× for its first (0.01).
+ * the batch. Timed alone at batch 32, the Gemm took 0.24–0.69× the time of the summed products in
+ * PVTv2-B0's last stage (M·K/((M + K)·N) = 2.6–4.2) and mostly more in its first two (0.01–0.07).
  */
 function leftWeightGrad(g: Graph, dy: Value, b: Value): Value {
   const [M, N] = g.shape(dy).slice(-2);
