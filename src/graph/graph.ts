@@ -121,6 +121,11 @@ export interface AttentionProbe {
 export interface TrainingTrace {
   /** The fixed batch size. */
   readonly batch: number;
+  /**
+   * The graph is for onnxruntime's CPU provider, whose blocked-layout kernels (nchwc.ts) take its
+   * depthwise convolutions: gradient rules may then pick the forms those kernels run fastest.
+   */
+  readonly nchwc?: boolean;
 }
 
 /** A graph input or output. `-1` marks the dynamic batch dimension. */
@@ -312,6 +317,30 @@ export class Graph {
     const unused = this.inputs.filter((i) => !needed.has(i.name));
     for (const i of unused) this.usedNames.delete(i.name);
     this.inputs.splice(0, this.inputs.length, ...this.inputs.filter((i) => needed.has(i.name)));
+  }
+
+  /**
+   * Replaces node `n` by the nodes `define` adds, in its place (a lowering to other kernels): the value
+   * `define` returns takes the name of n's single output, so that every node reading it is unchanged.
+   * Returns the nodes added.
+   */
+  replaceNode(n: GraphNode, define: () => Value): GraphNode[] {
+    const at = this.nodes.indexOf(n);
+    if (at < 0 || n.outputs.length !== 1) throw new Error(`internal: ${n.name} cannot be replaced`);
+    const start = this.nodes.length;
+    const v = define();
+    const added = this.nodes.splice(start);
+    const k = added.findIndex((m) => m.outputs.length === 1 && m.outputs[0] === v);
+    if (k < 0 || this.nodes.some((m) => m.inputs.includes(v)) || added.some((m) => m.inputs.includes(v))) {
+      throw new Error(`internal: the replacement of ${n.name} must end in a new node read by no other`);
+    }
+    if (this.shape(v).join() !== this.shape(n.outputs[0]).join())
+      throw new Error(`internal: the replacement of ${n.name} changes its shape`);
+    added[k] = { ...added[k], outputs: [n.outputs[0]] };
+    this.usedNames.delete(v);
+    this.shapes.delete(v);
+    this.nodes.splice(at, 1, ...added);
+    return added;
   }
 
   /** Declares `v` as a model output called `name`. */

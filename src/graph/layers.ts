@@ -8,6 +8,7 @@
  */
 import type { AttentionProbe, Graph, ParamSpec, Value, WeightLookup } from './graph.js';
 import { ONES_ROW } from './macs.js';
+import { MS_DOMAIN } from './onnx.js';
 import * as op from './ops.js';
 
 /** Transposes a row-major (rows, cols) matrix. */
@@ -269,7 +270,7 @@ export function dropPathRates(rate: number, depths: readonly number[]): number[]
  * A training graph uses onnxruntime's Gelu directly, so that the backward pass keeps only x.
  */
 export function gelu(g: Graph, x: Value): Value {
-  if (g.training) return g.node('Gelu', [x], {}, [g.shape(x)], undefined, 'com.microsoft')[0];
+  if (g.training) return g.node('Gelu', [x], {}, [g.shape(x)], undefined, MS_DOMAIN)[0];
   const e = op.erf(g, op.div(g, x, g.constant('sqrt2', [], [Math.SQRT2])));
   const y = op.mul(g, x, op.add(g, e, g.constant('one', [], [1])));
   return op.mul(g, y, g.constant('half', [], [0.5]));

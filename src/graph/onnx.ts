@@ -100,7 +100,7 @@ export function serializeModel(g: Graph, weights: WeightLookup, opts: SerializeO
   const model = new PbWriter().int(1, IR_VERSION).string(2, 'flatten-vit').string(3, '0.1.0');
   model.message(7, graph);
   model.message(8, new PbWriter().string(1, '').int(2, OPSET));
-  if (g.nodes.some((n) => n.domain === MS_DOMAIN)) model.message(8, new PbWriter().string(1, MS_DOMAIN).int(2, 1));
+  for (const domain of new Set(g.nodes.map((n) => n.domain).filter((d) => d))) model.message(8, new PbWriter().string(1, domain).int(2, 1));
   for (const [k, v] of Object.entries(opts.metadata ?? {})) model.message(14, new PbWriter().string(1, k).string(2, v));
   return model.finish();
 }

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FlattenError } from '../util/errors.js';
 import type { Tensor64 } from '../tensor.js';
+import { nchwcKernels } from './nchwc.js';
 import { hostStepRuntime } from './step.js';
 import type { RuntimeOptions, RuntimeSession, StepRuntime } from './types.js';
 import { requireWebGpu } from './webgpu.js';
@@ -94,7 +95,8 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
  */
 export function nodeStepRuntime(opts: RuntimeOptions = {}): StepRuntime {
   const eps = opts.executionProviders ?? ['cpu'];
-  return hostStepRuntime(eps[0], (model) => createSession(model, { memoryPattern: false, ...opts }), true);
+  const cpu = eps.length === 1 && eps[0] === 'cpu';
+  return hostStepRuntime(eps[0], (model) => createSession(model, { memoryPattern: false, ...opts }), true, cpu ? nchwcKernels : undefined);
 }
 
 /**

@@ -34,6 +34,8 @@ class HostTensor implements DeviceTensor {
  * onnxruntime-node does), outputs a run asks to update in place are written into the input's array;
  * without it (onnxruntime-web's WASM build copies a pre-allocated CPU output into its heap and never
  * back), they come back as new arrays, which is the same state at the cost of one copy.
+ * `nchwcKernels`, where given, says whether training graphs may use onnxruntime's blocked-layout CPU
+ * kernels (onnxruntime-node's CPU provider alone).
  *
  * @example
  * ```ts
@@ -41,9 +43,15 @@ class HostTensor implements DeviceTensor {
  * const s = await rt.createSession(bytes, ['grads.0']);
  * ```
  */
-export function hostStepRuntime(name: string, create: (model: Uint8Array) => Promise<RuntimeSession>, writesInto: boolean): StepRuntime {
+export function hostStepRuntime(
+  name: string,
+  create: (model: Uint8Array) => Promise<RuntimeSession>,
+  writesInto: boolean,
+  nchwcKernels?: () => Promise<boolean>,
+): StepRuntime {
   return {
     name,
+    ...(nchwcKernels ? { nchwcKernels } : {}),
     downloadedBytes: 0,
     async createSession(model: Uint8Array): Promise<StepSession> {
       const session = await create(model);

@@ -85,6 +85,11 @@ export interface StepRuntime {
   upload(t: Tensor): Promise<DeviceTensor>;
   /** Bytes copied from the device to the CPU so far: what runs returned on the host, and reads. */
   readonly downloadedBytes: number;
+  /**
+   * Whether onnxruntime's blocked-layout CPU kernels run here (graph/nchwc.ts): training graphs are
+   * then built for them. Absent where they cannot (onnxruntime-web, GPU providers).
+   */
+  nchwcKernels?(): Promise<boolean>;
 }
 
 /** True for a {@link DeviceTensor}, false for a host {@link Tensor}. */

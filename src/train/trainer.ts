@@ -173,6 +173,7 @@ export class Trainer {
     const whole = part === B;
     const graph = defineTrainingGraph(arch, {
       batch: part,
+      nchwc: (await o.runtime.nchwcKernels?.()) ?? false,
       lossBatch: B,
       ...(whole ? { update } : {}),
       ...(o.frozen ? { frozen: o.frozen } : {}),
@@ -422,7 +423,7 @@ export class Trainer {
     const batch = Math.max(n, this.settings.batch);
     let runner = this.evaluators.get(batch);
     if (!runner) {
-      const g = defineEvalGraph(this.graph.arch, batch, this.layout, this.graph.inputName === FEATURES_NAME);
+      const g = defineEvalGraph(this.graph.arch, batch, this.layout, this.graph.inputName === FEATURES_NAME, this.graph.nchwc);
       runner = this.runtime
         .createSession(serializeModel(g, noWeights), [])
         .then((session) => ({ session, device: [], inputs: inputsOf(g) }));

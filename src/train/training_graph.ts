@@ -13,6 +13,7 @@
  */
 import { differentiate } from '../graph/autodiff.js';
 import { Graph, type GraphNode, type ParamSpec, type Value } from '../graph/graph.js';
+import { lowerDepthwiseConvs } from '../graph/nchwc.js';
 import * as op from '../graph/ops.js';
 import { INPUT_NAME } from '../models/define.js';
 import { type Architecture, withArgs } from '../models/registry.js';
@@ -50,6 +51,12 @@ export interface TrainingGraphOptions {
    * part then contributes its share, and the parts' gradients and losses add up to the whole batch's).
    */
   lossBatch?: number;
+  /**
+   * The graph is for onnxruntime's CPU provider (see `nchwcKernels` in runtime/session.ts): its
+   * depthwise convolutions, and the gradient rules' forms of them, run on the provider's blocked-layout
+   * kernels (graph/nchwc.ts). No other runtime has those kernels.
+   */
+  nchwc?: boolean;
 }
 
 /** A built training graph and what it consumes and produces. */
@@ -76,6 +83,8 @@ export interface TrainingGraph {
   readonly updateState: readonly string[] | null;
   /** For each backward node, the forward node it belongs to (see `differentiate`). */
   readonly origins: ReadonlyMap<GraphNode, GraphNode>;
+  /** Whether the graph is for onnxruntime's blocked-layout CPU kernels (the `nchwc` option). */
+  readonly nchwc: boolean;
 }
 
 /** Name of the input of a graph that starts from the pooled features (`fromFeatures`). */
@@ -137,8 +146,8 @@ function flatGradients(g: Graph, slots: ParamLayout['groups'][number]['slots'], 
  * The forward pass of a graph whose parameters are inputs and whose batch is fixed: from the images,
  * or with `fromFeatures` only the head, from the features.
  */
-function forward(arch: Architecture, batch: number, where: string, fromFeatures = false) {
-  const g = new Graph('fp32', { batch });
+function forward(arch: Architecture, batch: number, where: string, fromFeatures: boolean, nchwc: boolean) {
+  const g = new Graph('fp32', { batch, nchwc });
   const [h, w] = arch.family.inputSize(arch.args);
   const c = arch.args.in_chans as number;
   const input = g.input(INPUT_NAME, [batch, c, h, w]);
@@ -159,10 +168,11 @@ function forward(arch: Architecture, batch: number, where: string, fromFeatures 
  * const g = defineEvalGraph(arch, 32, trainingGraph.layout!);
  * ```
  */
-export function defineEvalGraph(arch: Architecture, batch: number, layout: ParamLayout, fromFeatures = false): Graph {
-  const { g, built } = forward(withArgs(arch, { drop_path_rate: 0 }), batch, arch.name, fromFeatures);
+export function defineEvalGraph(arch: Architecture, batch: number, layout: ParamLayout, fromFeatures = false, nchwc = false): Graph {
+  const { g, built } = forward(withArgs(arch, { drop_path_rate: 0 }), batch, arch.name, fromFeatures, nchwc);
   g.output(built.logits, 'logits');
   feedFromBuffers(g, layout);
+  if (nchwc) lowerDepthwiseConvs(g);
   return g;
 }
 
@@ -186,7 +196,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
       );
     }
   }
-  const { g, built, input, inputShape } = forward(arch, opts.batch, where, opts.fromFeatures);
+  const { g, built, input, inputShape } = forward(arch, opts.batch, where, opts.fromFeatures ?? false, opts.nchwc ?? false);
   const K = arch.args.num_classes as number;
   if (!(K > 0)) throw new FlattenError('config', `${where} has no classification head (num_classes ${K}); training needs one`);
   const targets = g.fixedInput(TARGETS_NAME, [opts.batch, K]);
@@ -219,6 +229,13 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     nonEmptyGroups(layout).forEach((b, k) => g.output(flat[k], flatGradName(b.name)));
     if (opts.update) updateState = addUpdate(g, layout, opts.update, flat, grads as ReadonlyMap<string, Value>);
   } else for (const p of trained) g.output(grads.get(p.name)!, gradName(p.name));
+  if (opts.nchwc) {
+    for (const [old, added] of lowerDepthwiseConvs(g)) {
+      const origin = origins.get(old);
+      origins.delete(old);
+      if (origin) for (const n of added) origins.set(n, origin);
+    }
+  }
   const params = [...g.params.values()];
   const fedNames = new Set(fed.map((p) => p.name));
   return {
@@ -235,5 +252,6 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     layout: layout ?? null,
     updateState,
     origins,
+    nchwc: opts.nchwc ?? false,
   };
 }

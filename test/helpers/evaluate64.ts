@@ -286,6 +286,10 @@ const IMPL: Record<string, Impl> = {
     return [{ shape: x.shape, data }];
   },
   Conv: (n, [x, w, b]) => [conv(x, w, b, n)],
+  // onnxruntime's blocked-layout reorders (src/graph/nchwc.ts): the same values in the same shape,
+  // held in another order in memory; the blocked Conv beside them is the Conv above
+  ReorderInput: (_, [x]) => [x],
+  ReorderOutput: (_, [x]) => [x],
 };
 
 function softmax(x: T64, axis: number): T64 {

@@ -2,6 +2,7 @@
  * Test helper: checks the gradients a training graph computes (onnxruntime, float32) against
  * central finite differences of the same graph's loss evaluated in float64 (evaluate64), along a
  * random direction per input: |Σ g·v − (L(x + hv) − L(x − hv)) / 2h| relative to the derivative's size.
+ * `lower` rewrites the differentiated graph for onnxruntime's kernels (graph/nchwc.ts) before it runs.
  */
 import { differentiate } from '../../src/graph/autodiff.js';
 import type { Graph, Value } from '../../src/graph/graph.js';
@@ -38,7 +39,7 @@ export async function gradCheck(
   loss: Value,
   wrt: readonly string[],
   feeds: ReadonlyMap<string, Tensor>,
-  opts: { seed?: number; h?: number; gradOutputs?: (input: string) => string; each?: readonly string[] } = {},
+  opts: { seed?: number; h?: number; gradOutputs?: (input: string) => string; each?: readonly string[]; lower?: (g: Graph) => void } = {},
 ): Promise<{ checks: DirectionalCheck[]; loss32: number; loss64: number }> {
   const gradOf = opts.gradOutputs ?? ((w: string) => `d.${w}`);
   if (!opts.gradOutputs) {
@@ -46,6 +47,7 @@ export async function gradCheck(
     g.output(loss, 'loss');
     for (const w of wrt) if (grads.get(w)) g.output(grads.get(w)!, gradOf(w));
   }
+  opts.lower?.(g);
   const session = await createSession(
     serializeModel(g, () => new Float32Array()),
     { threads: 1 },

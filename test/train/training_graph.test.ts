@@ -4,6 +4,7 @@
  * float32 against the float64 loss, and each parameter's gradient along a random direction.
  */
 import { describe, expect, it } from 'vitest';
+import { NCHWC_DOMAIN } from '../../src/graph/nchwc.js';
 import { INPUT_NAME } from '../../src/models/define.js';
 import { randomWeights } from '../../src/models/init.js';
 import { type ArchitectureConfig, resolveArchitecture } from '../../src/models/registry.js';
@@ -75,14 +76,22 @@ export const TINY: Record<string, ArchitectureConfig> = {
   'deit S': { family: 'deit', args: { img_size: 16, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2, attn_type: 'S', num_classes: 5 } },
 };
 
+/** Every tiny configuration, and one again with its depthwise convs on onnxruntime's blocked kernels. */
+const RUNS: [string, ArchitectureConfig, boolean][] = [
+  ...Object.entries(TINY).map(([label, cfg]): [string, ArchitectureConfig, boolean] => [label, cfg, false]),
+  ['pvt_v2 L sr2, S sr2, blocked depthwise kernels', TINY['pvt_v2 L sr2, S sr2'], true],
+];
+
 describe('training graphs against finite differences in float64', () => {
-  for (const [label, cfg] of Object.entries(TINY)) {
+  for (const [label, cfg, nchwc] of RUNS) {
     it(
       label,
       async () => {
         const arch = resolveArchitecture(cfg);
         const B = 2;
-        const tg = defineTrainingGraph(arch, { batch: B });
+        const tg = defineTrainingGraph(arch, { batch: B, nchwc });
+        // the MLPs' depthwise convs (16 and 32 channels), forward and both gradients, in 2 stages
+        if (nchwc) expect(tg.graph.nodes.filter((n) => n.op === 'Conv' && n.domain === NCHWC_DOMAIN)).toHaveLength(6);
         const rnd = normalRandom(3);
         const weights = randomWeights(tg.params, 5);
         // the official init leaves scale and positional encoding at 0; move them so they matter
