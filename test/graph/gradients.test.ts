@@ -14,8 +14,11 @@ interface Case {
   /** Inputs: name → shape; `positive` inputs are drawn in [0.5, 1.5] (Log, Sqrt, Pow, Div). */
   inputs: Record<string, number[]>;
   positive?: string[];
-  /** Built for onnxruntime's CPU provider and lowered onto its blocked-layout kernels (graph/nchwc.ts). */
-  nchwc?: boolean;
+  /**
+   * Built for onnxruntime's CPU provider and lowered onto its blocked-layout kernels (graph/nchwc.ts):
+   * how many convs the lowering takes.
+   */
+  nchwc?: number;
   build: (g: Graph, x: Record<string, Value>) => Value;
 }
 
@@ -88,10 +91,12 @@ const CASES: Record<string, Case[]> = {
     { inputs: { x: [2, 3, 10, 7], w: [2, 3, 3, 3], b: [2] }, build: (g, x) => conv(g, x.x, x.w, x.b, 2, 1, 1) },
     { inputs: { x: [2, 4, 5, 5], w: [3, 4, 1, 1] }, build: (g, x) => conv(g, x.x, x.w, null, 1, 0, 1) },
     // depthwise on the blocked kernels, the weight gradient as one conv with dy as its kernel: 'same'
-    // with k 3 and 5, and unpadded
-    { inputs: { x: [2, 16, 5, 6], w: [16, 1, 3, 3], b: [16] }, nchwc: true, build: (g, x) => conv(g, x.x, x.w, x.b, 1, 1, 16) },
-    { inputs: { x: [3, 32, 6, 4], w: [32, 1, 5, 5] }, nchwc: true, build: (g, x) => conv(g, x.x, x.w, null, 1, 2, 32) },
-    { inputs: { x: [2, 16, 6, 5], w: [16, 1, 3, 3] }, nchwc: true, build: (g, x) => conv(g, x.x, x.w, null, 1, 0, 16) },
+    // with k 3 and 5, and unpadded (its input gradient a ConvTranspose); a strided dense conv built for
+    // the CPU, whose weight gradient splits the input with SpaceToDepth
+    { inputs: { x: [2, 3, 10, 7], w: [2, 3, 3, 3], b: [2] }, nchwc: 0, build: (g, x) => conv(g, x.x, x.w, x.b, 2, 1, 1) },
+    { inputs: { x: [2, 16, 5, 6], w: [16, 1, 3, 3], b: [16] }, nchwc: 3, build: (g, x) => conv(g, x.x, x.w, x.b, 1, 1, 16) },
+    { inputs: { x: [3, 32, 6, 4], w: [32, 1, 5, 5] }, nchwc: 3, build: (g, x) => conv(g, x.x, x.w, null, 1, 2, 32) },
+    { inputs: { x: [2, 16, 6, 5], w: [16, 1, 3, 3] }, nchwc: 2, build: (g, x) => conv(g, x.x, x.w, null, 1, 0, 16) },
   ],
 };
 
@@ -103,7 +108,7 @@ describe('gradient rules against finite differences', () => {
   for (const [opName, cases] of Object.entries(CASES)) {
     cases.forEach((c, ci) => {
       it(`${opName} #${ci + 1}`, async () => {
-        const g = new Graph('fp32', { batch: 1, nchwc: c.nchwc ?? false });
+        const g = new Graph('fp32', { batch: 1, nchwc: c.nchwc !== undefined });
         const x: Record<string, Value> = {};
         const rnd = normalRandom(ci + 11);
         const feeds = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -121,12 +126,12 @@ describe('gradient rules against finite differences', () => {
           Float32Array.from({ length: ys.reduce((a, b) => a * b, 1) }, () => rnd()),
         );
         const loss = op.reduceSum(g, op.mul(g, y, r), [...ys.keys()], false);
-        // every Conv, the forward and its gradients' (the input gradient is a ConvTranspose when unpadded)
+        // every depthwise Conv, the forward's and its gradients'
         const lower = (lg: Graph) => {
-          expect(lowerDepthwiseConvs(lg).size).toBeGreaterThanOrEqual(2);
-          expect(lg.nodes.filter((n) => n.op === 'Conv' && n.domain === '')).toEqual([]);
+          expect(lowerDepthwiseConvs(lg).size).toBe(c.nchwc);
+          expect(lg.nodes.filter((n) => n.op === 'Conv' && n.domain === '' && n.attrs.group !== 1)).toEqual([]);
         };
-        const { checks } = await gradCheck(g, loss, Object.keys(c.inputs), feeds, { h: 1e-5, ...(c.nchwc ? { lower } : {}) });
+        const { checks } = await gradCheck(g, loss, Object.keys(c.inputs), feeds, { h: 1e-5, ...(c.nchwc !== undefined ? { lower } : {}) });
         const worst = Math.max(...checks.map((k) => k.error));
         console.log(`[grad] ${opName} #${ci + 1}: worst relative error ${worst.toExponential(2)}`);
         for (const k of checks) expect(k.error, `${opName} d/d${k.input}: ${k.analytic} vs ${k.numeric}`).toBeLessThan(1e-4);
