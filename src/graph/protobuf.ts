@@ -84,7 +84,8 @@ export class PbWriter {
     this.tag(field, WIRE_LEN);
     this.pushVarint(m.length);
     this.flushScratch();
-    this.chunks.push(...m.parts());
+    // one by one: a large graph has more parts than a spread call can take as arguments
+    for (const part of m.parts()) this.chunks.push(part);
     this.length += m.length;
     return this;
   }
@@ -96,7 +97,7 @@ export class PbWriter {
     this.tag(field, WIRE_LEN);
     this.pushVarint(inner.length);
     this.flushScratch();
-    this.chunks.push(...inner.parts());
+    for (const part of inner.parts()) this.chunks.push(part);
     this.length += inner.length;
     return this;
   }
