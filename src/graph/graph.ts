@@ -123,7 +123,8 @@ export interface TrainingTrace {
   readonly batch: number;
   /**
    * The graph is for onnxruntime's CPU provider, whose blocked-layout kernels (nchwc.ts) take its
-   * depthwise convolutions: gradient rules may then pick the forms those kernels run fastest.
+   * depthwise convolutions: gradient rules may then pick the forms that provider runs fastest (a
+   * depthwise weight gradient as one conv, SpaceToDepth, which WebGPU lacks).
    */
   readonly nchwc?: boolean;
 }

@@ -13,7 +13,7 @@
  * a multiple of it.
  *
  * Only onnxruntime's CPU provider has these operators: a graph is lowered only for it (see
- * `nchwcKernels` in runtime/session.ts), and every other runtime gets the plain ONNX graph.
+ * `nchwcKernels` in runtime/nchwc.ts), and every other runtime gets the plain ONNX graph.
  *
  * Dimension legend: N batch, C channels, H×W image, kh×kw kernel.
  */

@@ -86,7 +86,9 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
 
 /**
  * The runtime a training run computes on in Node: onnxruntime-node sessions, with the memory pattern
- * off unless asked for (it lowers a training graph's peak memory by a third).
+ * off unless asked for (it lowers a training graph's peak memory by a third). On the CPU provider
+ * alone, the trainer builds its graphs for onnxruntime's blocked-layout kernels where
+ * `nchwcKernels` (runtime/nchwc.ts) finds them.
  *
  * @example
  * ```ts

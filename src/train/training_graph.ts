@@ -52,7 +52,7 @@ export interface TrainingGraphOptions {
    */
   lossBatch?: number;
   /**
-   * The graph is for onnxruntime's CPU provider (see `nchwcKernels` in runtime/session.ts): its
+   * The graph is for onnxruntime's CPU provider (see `nchwcKernels` in runtime/nchwc.ts): its
    * depthwise convolutions, and the gradient rules' forms of them, run on the provider's blocked-layout
    * kernels (graph/nchwc.ts). No other runtime has those kernels.
    */
