@@ -126,8 +126,9 @@ function convWeightGrad(g: Graph, n: GraphNode, x: Value, dy: Value): Value {
   const group = n.attrs.group as number;
   if (group === 1) return denseConvWeightGrad(g, x, dy, [kh, kw], s, pads);
   if (group !== Ci || O !== Ci || Cg !== 1) throw new Error(`internal: no weight gradient for a Conv with ${group} groups`);
-  if (s === 1 && g.training?.nchwc && blockedChannels(Ci)) return stackedDepthwiseWeightGrad(g, x, dy, [kh, kw], pads);
-  if (s === 1 && kh === kw && pads.every((p) => 2 * p === kh - 1)) return sameDepthwiseWeightGrad(g, x, dy, kh);
+  // on onnxruntime's blocked CPU kernels (nchwc.ts lowers it), the per-(sample, channel) conv below
+  const blocked = g.training?.nchwc === true && blockedChannels(Ci);
+  if (!blocked && s === 1 && kh === kw && pads.every((p) => 2 * p === kh - 1)) return sameDepthwiseWeightGrad(g, x, dy, kh);
   const crop = (t: Value) => {
     const [, , th, tw] = g.shape(t);
     return th === kh && tw === kw ? t : op.slice(g, op.slice(g, t, 2, 0, kh), 3, 0, kw);
@@ -140,7 +141,10 @@ function convWeightGrad(g: Graph, n: GraphNode, x: Value, dy: Value): Value {
     group: groupCount,
   });
   const outSize = (inSize: number, p0: number, p1: number, o: number) => inSize + p0 + p1 - (o - 1) * s;
-  // depthwise: one group per (sample, channel), then summed over the batch
+  // depthwise: one group per (sample, channel), dy as its kernel, then summed over the batch. On the
+  // blocked kernels this took 0.30–0.68 of the time of one conv over the samples stacked as one
+  // image, the form before it (PVTv2-B0's four MLP stages and Swin-T's DWC at batch 32, each timed
+  // alone with its reorders), and reads x and dy as they are, where stacking transposed both
   const xs = op.reshape(g, x, [1, N * Ci, H, W]); // (1, N·C, H, W)
   const ws = op.reshape(g, dy, [N * Ci, 1, oh, ow]); // (N·C, 1, oh, ow)
   const shape = [1, N * Ci, outSize(H, pads[0], pads[2], oh), outSize(W, pads[1], pads[3], ow)];
@@ -218,31 +222,6 @@ function sameDepthwiseWeightGrad(g: Graph, x: Value, dy: Value, k: number): Valu
     return op.reduceSum(g, op.reshape(g, d, [C, k, W]), [2], true); // (C, k, 1): dW[:, i, :]
   });
   return op.reshape(g, op.concat(g, rows, 1), [C, 1, k, k]); // (C, 1, k, k)
-}
-
-/**
- * The weight gradient of a stride-1 depthwise conv as one depthwise conv with dy as its kernel, for
- * onnxruntime's blocked-layout CPU kernels (nchwc.ts, which lower it):
- * dW[c, i, j] = Σ_{n,y,x} dy[n, c, y, x] · xpad[n, c, y + i, x + j]. The padded samples stacked one
- * above the other are the conv's image (1, C, N·R, Wp); dy stacked likewise, each sample followed by
- * kh − 1 zero rows so that no tap reaches into the next one, is its kernel (C, 1, N·R, ow); padded by
- * kh − 1 rows at the bottom, the conv has kh × kw outputs per channel. Blocked, this ran in 0.39 of the
- * time of the per-row products below at PVTv2-B0's stage 1 (batch 32), 0.61 at stage 2, 0.67 at
- * stage 3 and 0.80 at stage 4, with what it reads and writes timed too.
- */
-function stackedDepthwiseWeightGrad(g: Graph, x: Value, dy: Value, [kh, kw]: [number, number], pads: number[]): Value {
-  const [N, C, H, W] = g.shape(x);
-  const [, , oh, ow] = g.shape(dy);
-  const [R, Wp] = [H + pads[0] + pads[2], W + pads[1] + pads[3]];
-  const xt = op.transpose(g, x, [1, 0, 2, 3]); // (C, N, H, W)
-  const xp = g.node('Pad', [xt, g.ints([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])], {}, [[C, N, R, Wp]])[0]; // (C, N, R, Wp)
-  const image = op.reshape(g, xp, [1, C, N * R, Wp]); // (1, C, N·R, Wp): the padded samples stacked
-  const dyt = op.transpose(g, dy, [1, 0, 2, 3]); // (C, N, oh, ow)
-  const dyp = g.node('Pad', [dyt, g.ints([0, 0, 0, 0, 0, 0, R - oh, 0])], {}, [[C, N, R, ow]])[0]; // (C, N, R, ow): kh − 1 zero rows below each
-  const kernel = op.reshape(g, dyp, [C, 1, N * R, ow]); // (C, 1, N·R, ow)
-  const attrs = { kernel_shape: [N * R, ow], pads: [0, 0, kh - 1, 0], strides: [1, 1], dilations: [1, 1], group: C };
-  const dw = g.node('Conv', [image, kernel], attrs, [[1, C, kh, kw]])[0]; // (1, C, kh, kw)
-  return op.reshape(g, dw, [C, 1, kh, kw]); // (C, 1, kh, kw)
 }
 
 /** The gradient of `Conv` with respect to its input: the transposed convolution of dy. */

@@ -78,9 +78,9 @@ describe('the trainer', () => {
       expect(loss).toBeLessThan(1e-5);
       expect(norm).toBeLessThan(1e-5);
       // float32 sums in another order, amplified by AdamW at a rate of 0.5 where gradients are near
-      // zero: 6e-6 with the plain kernels, 1.7e-5 with the blocked depthwise ones (graph/nchwc.ts), whose
-      // weight gradient sums a whole part in one sequence; the same batch on either kernels differs
-      // by 2.3e-5. A part summed wrongly moves the weights by orders of magnitude more.
+      // zero: 6e-6 with the plain kernels, 1.7e-5 with the blocked depthwise ones (graph/nchwc.ts);
+      // the same batch on either kernels differs by 2.3e-5. A part summed wrongly moves the weights
+      // by orders of magnitude more.
       expect(worst).toBeLessThan(5e-5);
       expect(other.records.map((r) => r.clipped)).toEqual(whole.records.map((r) => r.clipped));
     }
