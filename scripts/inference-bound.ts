@@ -6,42 +6,56 @@
  *
  *   npx tsx scripts/inference-bound.ts flatten_swin_t 8 2
  *
- * (arch, batch, threads). Prints GFLOP/s (the model's products' MACs over each graph's time) and the
- * fraction of the dense GEMM rate.
+ * (arch, batch, threads, seconds = 16). The model and the three parts are timed interleaved (a few
+ * runs of each in turn, see `timeInterleaved`), so that a shared machine's drift in speed, which can
+ * reach a third over seconds, falls on all of them alike. Prints the CPU, then each one's median time
+ * and GFLOP/s (the model's products' MACs over its time) and the fraction of the dense GEMM rate,
+ * and the model's share of its bound.
  */
-import { floorRate, necessaryWork } from '../src/bench/floor.js';
+import { cpus } from 'node:os';
+import { necessaryWork, openPartial, type PartialSession } from '../src/bench/floor.js';
 import { gemmRate } from '../src/bench/gemm.js';
-import { createSession } from '../src/runtime/session.js';
-import { benchModel } from '../src/bench/throughput.js';
+import { benchInput } from '../src/bench/throughput.js';
+import { timeInterleaved } from '../src/bench/timing.js';
+import { countMacs } from '../src/graph/macs.js';
 import type { GraphNode } from '../src/graph/graph.js';
+import { FlattenModel } from '../src/model.js';
 import { resolveArchitectureSpec } from '../src/models/config_file.js';
 import { defineModel } from '../src/models/define.js';
 import { randomWeights } from '../src/models/init.js';
+import { createSession } from '../src/runtime/session.js';
 
-const [arch = 'flatten_swin_t', batchArg = '8', threadsArg = '2'] = process.argv.slice(2);
+const [arch = 'flatten_swin_t', batchArg = '8', threadsArg = '2', secondsArg = '16'] = process.argv.slice(2);
 const batch = Number(batchArg);
 const threads = Number(threadsArg);
 const def = defineModel(resolveArchitectureSpec(arch));
 const w = randomWeights(def.params, 0);
+const macs = countMacs(def.graph) * batch;
 
 const parts: [string, (n: GraphNode) => boolean][] = [
   ['products alone (the floor)', () => false],
   ['+ GELU', necessaryWork(def.graph, ['gelu'])],
   ['+ GELU, LayerNorm, residual sums, softmax', necessaryWork(def.graph)],
 ];
-// The model's own report measures the GEMM rate after the model; this one is measured again at the
-// end, and the larger of the two is the yardstick (a shared machine is slower at times).
-const model = await benchModel(arch, { batches: [batch], threads, seconds: 4 });
-const rows: [string, number, number][] = [];
-for (const [label, keep] of parts) {
-  const r = await floorRate(def, (n) => w.get(n)!, { batch, threads, seconds: 4, keep });
-  rows.push([label, r.ms, r.gflops]);
+const model = await FlattenModel.fromWeights(arch, w, { threads });
+const sessions: PartialSession[] = [];
+try {
+  for (const [, keep] of parts) sessions.push(await openPartial(def, (n) => w.get(n)!, { batch, threads, keep }));
+  const x = benchInput(batch, model.inputShape);
+  const runs: Record<string, () => Promise<unknown>> = { 'the model': () => model.predict(x) };
+  parts.forEach(([label], i) => (runs[label] = sessions[i].run));
+  const t = await timeInterleaved(runs, Number(secondsArg));
+  const dense = (await gemmRate((b) => createSession(b, { threads }), 2)).gflops;
+  console.log(`${arch}, batch ${batch}, ${threads} threads, ${cpus()[0]?.model ?? 'unknown CPU'}; dense GEMM ${dense.toFixed(0)} GFLOP/s`);
+  for (const [label, { medianMs }] of Object.entries(t)) {
+    const gflops = (2 * macs) / medianMs / 1e6;
+    console.log(
+      `  ${label.padEnd(44)} ${medianMs.toFixed(1).padStart(7)} ms ${gflops.toFixed(0).padStart(5)} GFLOP/s = ${((100 * gflops) / dense).toFixed(0)}% of GEMM`,
+    );
+  }
+  const bound = t[parts[2][0]].medianMs;
+  console.log(`  the model runs at ${((100 * bound) / t['the model'].medianMs).toFixed(0)}% of its bound`);
+} finally {
+  await model.dispose();
+  for (const s of sessions) await s.release();
 }
-const m = model.results[0];
-rows.push(['the model', m.latency_ms, m.gflops]);
-const dense = Math.max(model.gemm_gflops, (await gemmRate((b) => createSession(b, { threads }), 2)).gflops);
-console.log(`${arch}, batch ${batch}, ${threads} threads; dense GEMM ${dense.toFixed(0)} GFLOP/s`);
-for (const [label, ms, gflops] of rows)
-  console.log(
-    `  ${label.padEnd(44)} ${ms.toFixed(1).padStart(7)} ms ${gflops.toFixed(0).padStart(5)} GFLOP/s = ${((100 * gflops) / dense).toFixed(0)}% of GEMM`,
-  );

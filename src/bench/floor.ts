@@ -122,6 +122,46 @@ export function floorGraph(def: Pick<ModelDefinition, 'graph'>, batch: number): 
   return partialGraph(def, batch, () => false);
 }
 
+/** A part of a model's graph ({@link partialGraph}) in a session, checked to run the model's MACs. */
+export interface PartialSession {
+  /** One run on the part's inputs. */
+  run: () => Promise<unknown>;
+  /** Multiply-accumulates of one run. */
+  macs: number;
+  release: () => Promise<void>;
+}
+
+/**
+ * Opens a session on the model's products plus the nodes `keep` selects (the products alone by
+ * default), and runs it once to check that it ran every MAC of the model.
+ *
+ * @example
+ * ```ts
+ * const part = await openPartial(def, (n) => w.get(n)!, { batch: 8, threads: 2, keep: necessaryWork(def.graph) });
+ * await part.run();
+ * await part.release();
+ * ```
+ */
+export async function openPartial(
+  def: Pick<ModelDefinition, 'graph'>,
+  weights: WeightLookup,
+  opts: { batch: number; threads?: number; executionProviders?: string[]; keep?: (n: GraphNode) => boolean },
+): Promise<PartialSession> {
+  const part = partialGraph(def, opts.batch, opts.keep ?? (() => false));
+  const s = await createSession(serializeModel(part.graph, weights), {
+    threads: opts.threads,
+    executionProviders: opts.executionProviders,
+  });
+  try {
+    const ran = part.macsOf(await s.run(part.inputs));
+    if (ran !== part.macs) throw new Error(`internal: the floor graph ran ${ran} MACs, the model has ${part.macs}`);
+  } catch (e) {
+    await s.release();
+    throw e;
+  }
+  return { run: () => s.run(part.inputs), macs: part.macs, release: () => s.release() };
+}
+
 /**
  * GFLOP/s of a model's products alone at `batch` (median over at least `seconds` of runs), or with
  * the nodes `keep` selects (the rate counts the products' MACs only).
@@ -136,18 +176,12 @@ export async function floorRate(
   weights: WeightLookup,
   opts: { batch: number; threads?: number; seconds?: number; executionProviders?: string[]; keep?: (n: GraphNode) => boolean },
 ): Promise<{ gflops: number; ms: number }> {
-  const floor = partialGraph(def, opts.batch, opts.keep ?? (() => false));
-  const s = await createSession(serializeModel(floor.graph, weights), {
-    threads: opts.threads,
-    executionProviders: opts.executionProviders,
-  });
+  const part = await openPartial(def, weights, opts);
   try {
-    const ran = floor.macsOf(await s.run(floor.inputs));
-    if (ran !== floor.macs) throw new Error(`internal: the floor graph ran ${ran} MACs, the model has ${floor.macs}`);
-    const t = await timeRepeated(() => s.run(floor.inputs), opts.seconds ?? 2);
-    return { gflops: (2 * floor.macs) / t.medianMs / 1e6, ms: t.medianMs };
+    const t = await timeRepeated(part.run, opts.seconds ?? 2);
+    return { gflops: (2 * part.macs) / t.medianMs / 1e6, ms: t.medianMs };
   } finally {
-    await s.release();
+    await part.release();
   }
 }
 
