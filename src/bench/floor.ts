@@ -128,6 +128,7 @@ export interface PartialSession {
   run: () => Promise<unknown>;
   /** Multiply-accumulates of one run. */
   macs: number;
+  /** Frees the session. */
   release: () => Promise<void>;
 }
 
