@@ -15,6 +15,7 @@ import { differentiate } from '../graph/autodiff.js';
 import { Graph, type GraphNode, type ParamSpec, type Value } from '../graph/graph.js';
 import { lowerDepthwiseConvs } from '../graph/nchwc.js';
 import * as op from '../graph/ops.js';
+import { pinParameterGradients } from '../graph/schedule.js';
 import { INPUT_NAME } from '../models/define.js';
 import { type Architecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
@@ -213,6 +214,12 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   );
   for (const p of trained) {
     if (!grads.get(p.name)) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
+  }
+  // each gradient computed where the backward pass reaches it, whatever order a runtime picks (schedule.ts)
+  for (const [old, added] of pinParameterGradients(g, grads, new Set(trained.map((p) => p.name)), new Set(origins.keys()))) {
+    const origin = origins.get(old)!;
+    origins.delete(old);
+    for (const n of added) origins.set(n, origin);
   }
   g.output(loss, 'loss');
   g.output(built.logits, 'logits');
