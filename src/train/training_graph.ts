@@ -15,7 +15,7 @@ import { differentiate } from '../graph/autodiff.js';
 import { Graph, type GraphNode, type ParamSpec, type Value } from '../graph/graph.js';
 import { lowerDepthwiseConvs } from '../graph/nchwc.js';
 import * as op from '../graph/ops.js';
-import { pinParameterGradients } from '../graph/schedule.js';
+import { computeMasksInForward, pinParameterGradients, recomputeGeluOutputs } from '../graph/schedule.js';
 import { INPUT_NAME } from '../models/define.js';
 import { type Architecture, withArgs } from '../models/registry.js';
 import { FlattenError } from '../util/errors.js';
@@ -215,15 +215,20 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   for (const p of trained) {
     if (!grads.get(p.name)) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
   }
-  // each gradient computed where the backward pass reaches it, whatever order a runtime picks (schedule.ts)
-  for (const [old, added] of pinParameterGradients(g, grads, new Set(trained.map((p) => p.name)), new Set(origins.keys()))) {
-    const origin = origins.get(old)!;
-    origins.delete(old);
-    for (const n of added) origins.set(n, origin);
-  }
+  // what the backward pass keeps, and when a runtime computes the gradients (schedule.ts)
+  const relink = (replaced: Map<GraphNode, GraphNode[]>) => {
+    for (const [old, added] of replaced) {
+      const origin = origins.get(old);
+      origins.delete(old);
+      if (origin) for (const n of added) origins.set(n, origin);
+    }
+  };
+  const trainedNames = new Set(trained.map((p) => p.name));
+  relink(recomputeGeluOutputs(g, new Set(origins.keys())));
+  relink(computeMasksInForward(g, new Set(origins.keys()), trainedNames));
+  relink(pinParameterGradients(g, grads, trainedNames, new Set(origins.keys())));
   g.output(loss, 'loss');
   g.output(built.logits, 'logits');
-  const trainedNames = new Set(trained.map((p) => p.name));
   const layout = opts.layout?.(
     g,
     trained,

@@ -1,7 +1,8 @@
 /**
- * Pinning the parameter gradients (schedule.ts): onnxruntime then computes each where the backward
- * pass reaches it — read back from the order of its optimized model — and every value the graph
- * computes stays the same, bit for bit.
+ * The scheduling passes of schedule.ts, each checked in the order onnxruntime runs the graph (read
+ * back from its optimized model) and for values that stay the same, bit for bit: the parameter
+ * gradients computed where the backward pass reaches them, GELU's output recomputed instead of kept,
+ * ReLU's mask computed in the forward pass.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { differentiate } from '../../src/graph/autodiff.js';
 import { Graph, type GraphNode, type Value } from '../../src/graph/graph.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import * as op from '../../src/graph/ops.js';
-import { pinParameterGradients } from '../../src/graph/schedule.js';
+import { computeMasksInForward, pinParameterGradients, recomputeGeluOutputs } from '../../src/graph/schedule.js';
+import { MS_DOMAIN } from '../../src/graph/onnx.js';
 import { createSession } from '../../src/runtime/session.js';
 import { normalRandom } from '../helpers/gradcheck.js';
 import { storedNodes } from '../helpers/onnx_nodes.js';
@@ -129,5 +131,71 @@ describe('pinParameterGradients', () => {
         await s.release();
       }
     }
+  });
+});
+
+/** m = x·W0, h = act(m), y = h·W1, loss Σ y²·t; the gradients of W0 and W1 are outputs. */
+function buildActivation(act: 'gelu' | 'relu') {
+  const g = new Graph('fp32', { batch: B });
+  const x = g.fixedInput('x', [B, D]);
+  const [w0, w1] = [g.param('w0', [D, D]), g.param('w1', [D, D])];
+  const m = op.matmul(g, x, w0);
+  const h = act === 'gelu' ? g.node('Gelu', [m], {}, [[B, D]], undefined, MS_DOMAIN)[0] : op.relu(g, m);
+  const y = op.matmul(g, h, w1);
+  const loss = op.reduceSum(g, op.mul(g, op.mul(g, y, y), g.fixedInput('t', [B, D])), [0, 1], false);
+  const origins = new Map<GraphNode, GraphNode>();
+  const grads = differentiate(g, loss, [w0, w1], origins);
+  g.output(loss, 'loss');
+  g.output(
+    op.concat(
+      g,
+      [w1, w0].map((w) => op.reshape(g, grads.get(w)!, [D * D])),
+      0,
+    ),
+    'grads',
+  );
+  return { g, m, h, y, backward: new Set(origins.keys()) };
+}
+
+/** Position in `order` of the last node that reads `v`. */
+function lastReader(order: readonly { inputs: readonly string[] }[], v: Value): number {
+  let last = -1;
+  order.forEach((n, i) => {
+    if (n.inputs.includes(v)) last = i;
+  });
+  return last;
+}
+
+describe('recomputeGeluOutputs', () => {
+  it('frees GELU’s output after the forward product: the weight gradient reads it computed again', async () => {
+    const before = await run(buildActivation('gelu').g, 'gelu-plain');
+    const { g, h, y, backward } = buildActivation('gelu');
+    expect(recomputeGeluOutputs(g, backward).size).toBe(1);
+    const after = await run(g, 'gelu-recomputed');
+    expect(after.out).toEqual(before.out);
+    expect(lastReader(after.order, h)).toBe(at(after.order, y));
+    expect(lastReader(before.order, h)).toBeGreaterThan(at(before.order, y));
+  });
+});
+
+describe('computeMasksInForward', () => {
+  it('frees ReLU’s input in the forward pass: the backward pass keeps the mask', async () => {
+    const before = await run(buildActivation('relu').g, 'relu-plain');
+    const { g, m, y, backward } = buildActivation('relu');
+    expect(computeMasksInForward(g, backward, new Set(['w0', 'w1'])).size).toBe(1);
+    const after = await run(g, 'relu-masked');
+    expect(after.out).toEqual(before.out);
+    // the forward product waits for the mask, whatever order a runtime picks
+    const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const ancestors = new Set<GraphNode>();
+    const visit = (v: Value) => {
+      const n = producer.get(v);
+      if (!n || ancestors.has(n)) return;
+      ancestors.add(n);
+      n.inputs.forEach(visit);
+    };
+    visit(y);
+    expect([...ancestors].some((n) => n.op === 'Greater')).toBe(true);
+    expect(lastReader(after.order, m)).toBeLessThan(at(after.order, y));
   });
 });

@@ -189,6 +189,13 @@ const IMPL: Record<string, Impl> = {
   Neg: (_, x) => [elementwise(x, (a) => -a)],
   Reciprocal: (_, x) => [elementwise(x, (a) => 1 / a)],
   Sqrt: (_, x) => [elementwise(x, Math.sqrt)],
+  // booleans as 0 and 1: what the training graphs' masks and zeros (schedule.ts) compute
+  Greater: (_, x) => [elementwise(x, (a, b) => (a > b ? 1 : 0))],
+  Less: (_, x) => [elementwise(x, (a, b) => (a < b ? 1 : 0))],
+  Cast: (n, [x]) => {
+    if (n.attrs.to !== 1) throw new Error(`evaluate64: Cast to ${String(n.attrs.to)}`);
+    return [x];
+  },
   MatMul: (_, [a, b]) => [matmul(a, b)],
   Transpose: (n, [x]) => [transpose(x, n.attrs.perm as number[])],
   Reshape: (n, [x, s]) => {
