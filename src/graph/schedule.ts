@@ -23,7 +23,7 @@
  * {@link recomputeGeluOutputs} (GELU's output, read by the next product's weight gradient, computed
  * again from GELU's input, which GELU's own gradient keeps anyway) and {@link computeMasksInForward}
  * (ReLU's gradient mask, one byte per element, computed in the forward pass so that ReLU's input, four
- * bytes, is freed there). Swin-T at batch 32: onnxruntime's arena in use at its peak 4553 → 3926 MiB,
+ * bytes, is freed there; for the CPU provider only, as WebGPU cannot slice the boolean mask). Swin-T at batch 32: onnxruntime's arena in use at its peak 4553 → 3926 MiB,
  * the arena 5119 → 4095 MiB; PVTv2-B0 2228 → 2037 MiB (its arena stays at 3071 MiB). The step's
  * time moved within the machine's noise: 0.97–1.01 (Swin-T), 1.02 (PVTv2-B0, three runs), timed
  * against the graph without them in one process, alternating.

@@ -225,7 +225,8 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   };
   const trainedNames = new Set(trained.map((p) => p.name));
   relink(recomputeGeluOutputs(g, new Set(origins.keys())));
-  relink(computeMasksInForward(g, new Set(origins.keys()), trainedNames));
+  // (the CPU provider only: WebGPU has no kernels that slice or transpose the boolean mask)
+  if (opts.nchwc) relink(computeMasksInForward(g, new Set(origins.keys()), trainedNames));
   relink(pinParameterGradients(g, grads, trainedNames, new Set(origins.keys())));
   g.output(loss, 'loss');
   g.output(built.logits, 'logits');
