@@ -23,10 +23,12 @@
  * {@link recomputeGeluOutputs} (GELU's output, read by the next product's weight gradient, computed
  * again from GELU's input, which GELU's own gradient keeps anyway) and {@link computeMasksInForward}
  * (ReLU's gradient mask, one byte per element, computed in the forward pass so that ReLU's input, four
- * bytes, is freed there; for the CPU provider only, as WebGPU cannot slice the boolean mask). Swin-T at batch 32: onnxruntime's arena in use at its peak 4553 → 3926 MiB,
- * the arena 5119 → 4095 MiB; PVTv2-B0 2228 → 2037 MiB (its arena stays at 3071 MiB). The step's
- * time moved within the machine's noise: 0.97–1.01 (Swin-T), 1.02 (PVTv2-B0, three runs), timed
- * against the graph without them in one process, alternating.
+ * bytes, is freed there; for the CPU provider only, as WebGPU cannot slice the boolean mask). The
+ * forward GELU's output also gets a shape no other value has, since onnxruntime reuses a freed
+ * buffer only for an output of the same shape and keeps it until then. Swin-T at batch 32:
+ * onnxruntime's arena in use at its peak 4553 → 3678 MiB, the arena 5119 → 4095 MiB; PVTv2-B0
+ * 2228 → 1978 MiB, the arena 3071 → 2047 MiB. The step's time moved within the machine's noise:
+ * 0.97–1.02 of the graph without them, timed in one process, alternating.
  *
  * Dimension legend: k the values a node waits for.
  */
@@ -107,13 +109,15 @@ function positions(g: Graph): Map<Value, number> {
 
 /**
  * For each forward GELU whose output backward nodes read (the weight gradient of the product after
- * it), computes that output again for them from GELU's input: the forward output is then freed after
- * the forward product (onnxruntime's common-subexpression elimination, which would merge the two,
- * leaves its contrib-domain GELU alone). The recomputation is listed before the producer of the
- * latest backward value its reader (or the product reading that reader, after a Transpose) meets,
- * so that onnxruntime's walk, which takes the producer listed last first, runs it after that value
- * rather than at the start of the backward pass.
- * Returns, for each node replaced, the nodes that replace it.
+ * it), computes that output again for them from GELU's input, so that the forward output is freed
+ * after the forward product (onnxruntime's common-subexpression elimination, which would merge the
+ * two, leaves its contrib-domain GELU alone). The forward GELU then computes in a shape of its own,
+ * (1, …): onnxruntime reuses a freed buffer only for an output of the same shape and keeps it until
+ * one comes, so the buffer of a stage's last GELU is freed instead of kept for the stage's backward
+ * pass. The recomputation is listed before the producer of the latest backward value its reader (or
+ * the product reading that reader, after a Transpose) meets, so that onnxruntime's walk, which takes
+ * the producer listed last first, runs it after that value rather than at the start of the backward
+ * pass. Returns, for each node replaced, the nodes that replace it.
  *
  * @example
  * ```ts
@@ -143,6 +147,18 @@ export function recomputeGeluOutputs(g: Graph, backward: ReadonlySet<GraphNode>)
       g.nodes[k] = { ...r, inputs: r.inputs.map((v) => (v === y ? y2 : v)) };
       replaced.set(r, [...(replaced.has(r) ? [] : made), g.nodes[k]]);
     }
+    // the forward output in a shape no other value has, (1, …): onnxruntime reuses a freed buffer
+    // only for an output of the same shape, so after the stage's last GELU its buffer is freed
+    // instead of kept for the stage's backward pass
+    const shape = g.shape(y);
+    replaced.set(
+      gelu,
+      g.replaceNode(gelu, () => {
+        const lifted = op.reshape(g, x, [1, ...shape]); // (1, …y)
+        const out = g.node('Gelu', [lifted], {}, [[1, ...shape]], undefined, gelu.domain)[0]; // (1, …y)
+        return op.reshape(g, out, shape); // like y
+      }),
+    );
   }
   return replaced;
 }

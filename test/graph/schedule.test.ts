@@ -170,7 +170,14 @@ describe('recomputeGeluOutputs', () => {
   it('frees GELU’s output after the forward product: the weight gradient reads it computed again', async () => {
     const before = await run(buildActivation('gelu').g, 'gelu-plain');
     const { g, h, y, backward } = buildActivation('gelu');
-    expect(recomputeGeluOutputs(g, backward).size).toBe(1);
+    expect(recomputeGeluOutputs(g, backward).size).toBe(2); // the weight gradient, the forward GELU
+    // the forward GELU computes in a shape no other value has, the recomputation in the usual one
+    expect(g.nodes.filter((n) => n.op === 'Gelu').map((n) => g.shape(n.outputs[0]))).toEqual([
+      [1, B, D],
+      [B, D],
+    ]);
+    const lifted = g.nodes.filter((n) => n.op !== 'Reshape' && n.outputs.some((o) => g.shape(o).join() === [1, B, D].join()));
+    expect(lifted.map((n) => n.op)).toEqual(['Gelu']); // (reshapes share their input's buffer)
     const after = await run(g, 'gelu-recomputed');
     expect(after.out).toEqual(before.out);
     expect(lastReader(after.order, h)).toBe(at(after.order, y));
