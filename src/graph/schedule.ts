@@ -145,7 +145,7 @@ export function recomputeGeluOutputs(g: Graph, backward: ReadonlySet<GraphNode>)
     for (const r of readers) {
       const k = g.nodes.indexOf(r);
       g.nodes[k] = { ...r, inputs: r.inputs.map((v) => (v === y ? y2 : v)) };
-      replaced.set(r, [...(replaced.has(r) ? [] : made), g.nodes[k]]);
+      replaced.set(r, r === first ? [...made, g.nodes[k]] : [g.nodes[k]]);
     }
     // the forward output in a shape no other value has, (1, …): onnxruntime reuses a freed buffer
     // only for an output of the same shape, so after the stage's last GELU its buffer is freed

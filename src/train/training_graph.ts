@@ -215,7 +215,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
   for (const p of trained) {
     if (!grads.get(p.name)) throw new Error(`internal: ${p.name} is an input of the graph but the loss does not depend on it`);
   }
-  // what the backward pass keeps, and when a runtime computes the gradients (schedule.ts)
+  // a pass's replacements take over the forward node the replaced one belonged to
   const relink = (replaced: Map<GraphNode, GraphNode[]>) => {
     for (const [old, added] of replaced) {
       const origin = origins.get(old);
@@ -224,6 +224,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     }
   };
   const trainedNames = new Set(trained.map((p) => p.name));
+  // what the backward pass keeps, and when a runtime computes the gradients (schedule.ts)
   relink(recomputeGeluOutputs(g, new Set(origins.keys())));
   // (the CPU provider only: WebGPU has no kernels that slice or transpose the boolean mask)
   if (opts.nchwc) relink(computeMasksInForward(g, new Set(origins.keys()), trainedNames));
@@ -242,13 +243,7 @@ export function defineTrainingGraph(arch: Architecture, opts: TrainingGraphOptio
     nonEmptyGroups(layout).forEach((b, k) => g.output(flat[k], flatGradName(b.name)));
     if (opts.update) updateState = addUpdate(g, layout, opts.update, flat, grads as ReadonlyMap<string, Value>);
   } else for (const p of trained) g.output(grads.get(p.name)!, gradName(p.name));
-  if (opts.nchwc) {
-    for (const [old, added] of lowerDepthwiseConvs(g)) {
-      const origin = origins.get(old);
-      origins.delete(old);
-      if (origin) for (const n of added) origins.set(n, origin);
-    }
-  }
+  if (opts.nchwc) relink(lowerDepthwiseConvs(g));
   const params = [...g.params.values()];
   const fedNames = new Set(fed.map((p) => p.name));
   return {
