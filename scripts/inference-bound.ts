@@ -6,17 +6,19 @@
  *
  *   npx tsx scripts/inference-bound.ts flatten_swin_t 8 2
  *
- * (arch, batch, threads, seconds = 16). The model and the three parts are timed interleaved (a few
- * runs of each in turn, see `timeInterleaved`), so that a shared machine's drift in speed, which can
- * reach a third over seconds, falls on all of them alike. Prints the CPU, then each one's median time
- * and GFLOP/s (the model's products' MACs over its time) and the fraction of the dense GEMM rate,
- * and the model's share of its bound.
+ * (arch, batch, threads, seconds = 16). The model and the three parts are timed interleaved (rounds
+ * of three runs of each in turn, the first after each switch not counted, see `timeInterleaved`), so
+ * that a shared machine's drift in speed, which can reach a third over seconds, falls on all of them
+ * alike. Prints the CPU, then each one's median time and GFLOP/s (the model's products' MACs over
+ * its time) and the fraction of the dense GEMM rate, and the model's share of its bound taken round
+ * by round (`pairedRatio`: the bound's time over the model's in the same round), with the median,
+ * lowest and highest over the rounds. Give the big models more seconds for more rounds.
  */
 import { cpus } from 'node:os';
 import { necessaryWork, openPartial, type PartialSession } from '../src/bench/floor.js';
 import { gemmRate } from '../src/bench/gemm.js';
 import { benchInput } from '../src/bench/throughput.js';
-import { timeInterleaved } from '../src/bench/timing.js';
+import { pairedRatio, timeInterleaved } from '../src/bench/timing.js';
 import type { GraphNode } from '../src/graph/graph.js';
 import { FlattenModel } from '../src/model.js';
 import { resolveArchitectureSpec } from '../src/models/config_file.js';
@@ -42,7 +44,7 @@ try {
   const x = benchInput(batch, model.inputShape);
   const runs: Record<string, () => Promise<unknown>> = { 'the model': () => model.predict(x) };
   parts.forEach(([label], i) => (runs[label] = sessions[i].run));
-  const t = await timeInterleaved(runs, Number(secondsArg));
+  const t = await timeInterleaved(runs, Number(secondsArg), 3);
   const dense = (await gemmRate((b) => createSession(b, { threads }), 2)).gflops;
   console.log(`${arch}, batch ${batch}, ${threads} threads, ${cpus()[0]?.model ?? 'unknown CPU'}; dense GEMM ${dense.toFixed(0)} GFLOP/s`);
   const macs = sessions[0].macs; // the model's, checked when each part was opened
@@ -52,8 +54,11 @@ try {
       `  ${label.padEnd(44)} ${medianMs.toFixed(1).padStart(7)} ms ${gflops.toFixed(0).padStart(5)} GFLOP/s = ${((100 * gflops) / dense).toFixed(0)}% of GEMM`,
     );
   }
-  const bound = t[parts[2][0]].medianMs;
-  console.log(`  the model runs at ${((100 * bound) / t['the model'].medianMs).toFixed(0)}% of its bound`);
+  const share = pairedRatio(t[parts[2][0]], t['the model']);
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  console.log(
+    `  the model runs at ${pct(share.median)} of its bound (median of ${share.rounds} rounds, ${pct(share.min)}–${pct(share.max)})`,
+  );
 } finally {
   await model.dispose();
   for (const s of sessions) await s.release();
