@@ -16,6 +16,7 @@ import { Graph, type GraphNode, type Value, type WeightLookup } from '../graph/g
 import { countMacs, isSumProduct } from '../graph/macs.js';
 import { serializeModel } from '../graph/onnx.js';
 import * as op from '../graph/ops.js';
+import { NCHWC_DOMAIN } from '../graph/nchwc.js';
 import type { ModelDefinition } from '../models/define.js';
 import { createSession } from '../runtime/session.js';
 import type { Tensor } from '../tensor.js';
@@ -207,6 +208,75 @@ export function trainingBoundWork(tg: { graph: Graph; origins: ReadonlyMap<Graph
     const origin = tg.origins.get(n);
     if (origin) return necessary(origin);
     return isForward.has(n) && necessary(n);
+  };
+}
+
+/** The products of a training graph beside MatMul and Conv (which {@link partialGraph} always keeps). */
+export const isTrainingProduct = (n: GraphNode): boolean => n.op === 'Gemm' || n.op === 'ConvTranspose';
+
+/** The kinds of {@link modelWork}. */
+export type ModelWorkKind = 'focused' | 'bias' | 'reorder';
+
+/** Operations that only move or select floats, and products: what {@link modelWork}'s `focused` leaves out. */
+const NOT_ELEMENTWISE = new Set([
+  'Reshape',
+  'Transpose',
+  'Slice',
+  'Concat',
+  'Split',
+  'Identity',
+  'Tile',
+  'Expand',
+  'Gather',
+  'Pad',
+  'Squeeze',
+  'Unsqueeze',
+  'MatMul',
+  'Conv',
+  'Gemm',
+]);
+
+/**
+ * Work of a training step that its bound ({@link trainingBoundWork}) counts as free but that the
+ * model itself asks for, forward and backward (every backward node of such a forward node):
+ *
+ * - `focused`: focused linear attention's own element-wise work, every node of a focused attention
+ *   scope that is neither a product nor layout — the positional encoding, the kernel function
+ *   (ReLU, 1e-6, softplus(scale)), the focusing function f_p, the normaliser and the DWC's sum;
+ * - `bias`: the linear layers' bias adds (an `Add` of a parameter named `….bias`);
+ * - `reorder`: the blocked-layout reorders around the depthwise convolutions of a graph lowered for
+ *   onnxruntime's CPU kernels (graph/nchwc.ts), the price of those kernels' speed.
+ *
+ * Kept with the bound, they time how fast the step could be with only its layout (transposes, the
+ * convolutions' gradient layout), the loss and the update taking no time.
+ *
+ * @example
+ * ```ts
+ * const bound = trainingBoundWork(tg);
+ * const own = modelWork(tg);
+ * const ceiling = await floorRate(tg, () => new Float32Array(), { batch: 1, keep: (n) => bound(n) || own(n) });
+ * ```
+ */
+export function modelWork(
+  tg: { graph: Graph; origins: ReadonlyMap<GraphNode, GraphNode> },
+  kinds: readonly ModelWorkKind[] = ['focused', 'bias', 'reorder'],
+): (n: GraphNode) => boolean {
+  const g = tg.graph;
+  const want = new Set(kinds);
+  const scopes = g.probes.filter((p) => p.kind === 'focused').map((p) => `${p.scope}/`);
+  const params = new Set(g.usedParams().map((p) => p.name));
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const parameter = (v: Value): string | null => {
+    if (params.has(v)) return v;
+    const p = producer.get(v);
+    return p && (p.op === 'Reshape' || p.op === 'Identity' || p.op === 'Transpose') ? parameter(p.inputs[0]) : null;
+  };
+  const isBias = (n: GraphNode) => n.op === 'Add' && n.inputs.some((v) => parameter(v)?.endsWith('.bias') ?? false);
+  const isFocused = (n: GraphNode) => !NOT_ELEMENTWISE.has(n.op) && !isBias(n) && scopes.some((s) => n.name.startsWith(s));
+  return (n) => {
+    if (want.has('reorder') && n.domain === NCHWC_DOMAIN && (n.op === 'ReorderInput' || n.op === 'ReorderOutput')) return true;
+    const forward = tg.origins.get(n) ?? n;
+    return (want.has('bias') && isBias(forward)) || (want.has('focused') && isFocused(forward));
   };
 }
 

@@ -19,7 +19,7 @@ import { initialWeights } from '../train/init.js';
 import { createSession, nodeStepRuntime } from '../runtime/session.js';
 import { trainSettings } from '../train/settings.js';
 import { Trainer } from '../train/trainer.js';
-import { floorRate, trainingBoundWork } from './floor.js';
+import { floorRate, isTrainingProduct, trainingBoundWork } from './floor.js';
 import { gemmRate } from './gemm.js';
 import { benchInput } from './throughput.js';
 import { timeRepeated } from './timing.js';
@@ -58,27 +58,33 @@ export interface TrainBenchReport {
   fraction_of_bound: number;
 }
 
-/** The products of a training graph: beside MatMul and Conv (which the floor always keeps), Gemm and ConvTranspose. */
-const TRAINING_PRODUCTS = new Set(['Gemm', 'ConvTranspose']);
+/** A trainer as `bench --train` times it, and one step of it on its batch. */
+export interface BenchTrainer {
+  trainer: Trainer;
+  /** One training step on the same deterministic batch (the step index advancing). */
+  step: () => Promise<unknown>;
+  batch: number;
+  threads: number;
+}
 
 /**
- * Times training steps of an architecture.
+ * A trainer on the official defaults of config.py (AdamW, clipping, the architecture's own
+ * stochastic depth, no EMA) with fresh weights, and a deterministic batch to step on. Release it
+ * with `trainer.release()`.
  *
  * @example
  * ```ts
- * const r = await benchTrainStep(resolveArchitecture('flatten_pvt_v2_b0'), { batch: 32, threads: 2 });
+ * const { trainer, step } = await benchTrainer(resolveArchitecture('flatten_pvt_v2_b0'), { batch: 32, threads: 2 });
+ * await step();
+ * await trainer.release();
  * ```
  */
-export async function benchTrainStep(
-  arch: Architecture,
-  opts: { batch?: number; threads?: number; seconds?: number; onStep?: (what: string) => void } = {},
-): Promise<TrainBenchReport> {
+export async function benchTrainer(arch: Architecture, opts: { batch?: number; threads?: number } = {}): Promise<BenchTrainer> {
   const batch = opts.batch ?? 32;
   const threads = opts.threads ?? availableParallelism();
   const def = defineModel(arch);
   const config = loadConfig(null, ['DATA.BATCH_SIZE', String(batch)]);
   const settings = trainSettings(config, { emaDecay: null });
-  opts.onStep?.('building the training graph');
   const trainer = await Trainer.create(arch, {
     settings,
     stepsPerEpoch: 1000,
@@ -93,10 +99,27 @@ export async function benchTrainStep(
     settings.labelSmoothing,
   );
   let idx = 0;
+  return { trainer, step: () => trainer.step(x, targets, idx++), batch, threads };
+}
+
+/**
+ * Times training steps of an architecture.
+ *
+ * @example
+ * ```ts
+ * const r = await benchTrainStep(resolveArchitecture('flatten_pvt_v2_b0'), { batch: 32, threads: 2 });
+ * ```
+ */
+export async function benchTrainStep(
+  arch: Architecture,
+  opts: { batch?: number; threads?: number; seconds?: number; onStep?: (what: string) => void } = {},
+): Promise<TrainBenchReport> {
+  opts.onStep?.('building the training graph');
+  const { trainer, step, batch, threads } = await benchTrainer(arch, opts);
   opts.onStep?.(`timing steps of batch ${batch}`);
   let t;
   try {
-    t = await timeRepeated(() => trainer.step(x, targets, idx++), opts.seconds ?? 10);
+    t = await timeRepeated(step, opts.seconds ?? 10);
   } finally {
     await trainer.release();
   }
@@ -109,7 +132,7 @@ export async function benchTrainStep(
     batch: 1,
     threads,
     seconds: partSeconds,
-    keep: (n) => TRAINING_PRODUCTS.has(n.op),
+    keep: isTrainingProduct,
   });
   opts.onStep?.('timing the products with the necessary work (the bound)');
   const necessary = trainingBoundWork(trainer.graph);
@@ -117,12 +140,12 @@ export async function benchTrainStep(
     batch: 1,
     threads,
     seconds: partSeconds,
-    keep: (n) => TRAINING_PRODUCTS.has(n.op) || necessary(n),
+    keep: (n) => isTrainingProduct(n) || necessary(n),
   });
   const ips = (batch * 1000) / t.medianMs;
   const productsIps = (batch * 1000) / products.ms;
   const boundIps = (batch * 1000) / bound.ms;
-  const gflops = (2 * 3 * countMacs(def.graph) * ips) / 1e9;
+  const gflops = (2 * 3 * countMacs(defineModel(arch).graph) * ips) / 1e9;
   opts.onStep?.('GEMM rate');
   const gemm = await gemmRate((b) => createSession(b, { threads }), 2);
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate, isProduct, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
+import { floorGraph, floorRate, isProduct, modelWork, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { countMacs, isSumProduct } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
@@ -76,6 +76,35 @@ describe('GEMM-only floor', () => {
     for (const n of forward.filter((f) => f.outputs.some((o) => geluInputs.has(o)))) expect(keep(n)).toBe(false);
   });
 
+  it("modelWork picks focused attention's element-wise work, the bias adds and the reorders, with their backward", () => {
+    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2, nchwc: true }); // LLSS
+    const g = tg.graph;
+    const forward = g.nodes.filter((n) => !tg.origins.has(n));
+    const focused = modelWork(tg, ['focused']);
+    const picked = forward.filter(focused);
+    // the two L stages' four blocks: ReLU on q and k, f_p's two Pows, softplus(scale)
+    expect(picked.filter((n) => n.op === 'Relu')).toHaveLength(8);
+    expect(picked.filter((n) => n.op === 'Pow')).toHaveLength(8);
+    expect(picked.filter((n) => n.op === 'Softplus')).toHaveLength(4);
+    for (const n of picked) {
+      expect(n.name).toMatch(/^stage[12]\.block\d\.attn\//);
+      expect(['MatMul', 'Transpose', 'Reshape', 'Softmax']).not.toContain(n.op);
+    }
+    expect(g.nodes.filter((n) => tg.origins.has(n) && focused(n)).length).toBeGreaterThan(picked.length);
+    const bias = modelWork(tg, ['bias']);
+    const adds = forward.filter(bias);
+    expect(adds.every((n) => n.op === 'Add')).toBe(true);
+    // each block's fc1, fc2 and attention output projection at least; no residual sum, no focused work
+    expect(adds.length).toBeGreaterThanOrEqual(8 * 3);
+    expect(adds.filter((n) => trainingBoundWork(tg)(n) || focused(n))).toHaveLength(0);
+    expect(g.nodes.some((n) => tg.origins.get(n)?.op === 'Add' && bias(n) && n.op !== 'Add')).toBe(true);
+    const reorders = g.nodes.filter((n) => n.op === 'ReorderInput' || n.op === 'ReorderOutput');
+    expect(reorders.length).toBeGreaterThan(0);
+    expect(g.nodes.filter(modelWork(tg, ['reorder']))).toEqual(reorders);
+    const plain = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2 });
+    expect(plain.graph.nodes.filter(modelWork(plain, ['reorder']))).toHaveLength(0);
+  });
+
   it("runs all of a training graph's bound: no work pruned behind a shape onnxruntime knows statically", async () => {
     const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2 });
     const bound = partialGraph(tg, 1, trainingBoundWork(tg));
@@ -91,6 +120,24 @@ describe('GEMM-only floor', () => {
     const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
     console.log(`[floor] swin_mini training bound: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
     expect(inGraph[0]).toBeGreaterThan(0);
+    expect(kernels).toEqual(inGraph);
+  });
+
+  it("runs all of the model's own work kept with the bound: focusing powers, bias gradients, reorders", async () => {
+    const tg = defineTrainingGraph(resolveArchitectureSpec(fixture('swin_mini', 'config.json')), { batch: 2, nchwc: true });
+    const bound = trainingBoundWork(tg);
+    const own = modelWork(tg);
+    const part = partialGraph(tg, 1, (n) => bound(n) || own(n));
+    const ops = ['Pow', 'ReduceL2', 'ReorderInput', 'ReorderOutput'];
+    const inGraph = ops.map((o) => part.graph.nodes.filter((n) => n.op === o).length);
+    const ran = await profileOps(
+      serializeModel(part.graph, () => new Float32Array()),
+      part.inputs,
+      { threads: 1, runs: 1 },
+    );
+    const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
+    console.log(`[floor] swin_mini bound + model work: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
+    expect(Math.min(...inGraph)).toBeGreaterThan(0);
     expect(kernels).toEqual(inGraph);
   });
 });
