@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { floorGraph, floorRate, isProduct, modelWork, necessaryWork, partialGraph, trainingBoundWork } from '../../src/bench/floor.js';
+import {
+  type FloorGraph,
+  floorGraph,
+  floorRate,
+  isProduct,
+  modelWork,
+  necessaryWork,
+  partialGraph,
+  trainingBoundWork,
+} from '../../src/bench/floor.js';
 import { serializeModel } from '../../src/graph/onnx.js';
 import { countMacs, isSumProduct } from '../../src/graph/macs.js';
 import { resolveArchitectureSpec } from '../../src/models/config_file.js';
@@ -9,6 +18,19 @@ import { randomWeights } from '../../src/models/init.js';
 import { createSession } from '../../src/runtime/session.js';
 import { profileOps } from '../../src/runtime/profile.js';
 import { fixture } from '../helpers/fixtures.js';
+
+/** For each op, its nodes in a partial graph and the kernels onnxruntime ran for it in one run. */
+async function kernelsRun(part: FloorGraph, ops: readonly string[], label: string) {
+  const inGraph = ops.map((o) => part.graph.nodes.filter((n) => n.op === o).length);
+  const ran = await profileOps(
+    serializeModel(part.graph, () => new Float32Array()),
+    part.inputs,
+    { threads: 1, runs: 1 },
+  );
+  const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
+  console.log(`[floor] swin_mini ${label}: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
+  return { inGraph, kernels };
+}
 
 describe('GEMM-only floor', () => {
   for (const name of ['swin_mini', 'cswin_mini', 'pvt_v2_mini', 'pvt_mini_sr']) {
@@ -111,14 +133,7 @@ describe('GEMM-only floor', () => {
     // the LayerNorms' weight and bias gradients are sums to a fixed (C): their Shape nodes fold to
     // constants, and without an element of each value kept the sums and their products went unrun
     const ops = ['ReduceSum', 'LayerNormalization', 'Softmax', 'Gelu'];
-    const inGraph = ops.map((o) => bound.graph.nodes.filter((n) => n.op === o).length);
-    const ran = await profileOps(
-      serializeModel(bound.graph, () => new Float32Array()),
-      bound.inputs,
-      { threads: 1, runs: 1 },
-    );
-    const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
-    console.log(`[floor] swin_mini training bound: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
+    const { inGraph, kernels } = await kernelsRun(bound, ops, 'training bound');
     expect(inGraph[0]).toBeGreaterThan(0);
     expect(kernels).toEqual(inGraph);
   });
@@ -128,15 +143,7 @@ describe('GEMM-only floor', () => {
     const bound = trainingBoundWork(tg);
     const own = modelWork(tg);
     const part = partialGraph(tg, 1, (n) => bound(n) || own(n));
-    const ops = ['Pow', 'ReduceL2', 'ReorderInput', 'ReorderOutput'];
-    const inGraph = ops.map((o) => part.graph.nodes.filter((n) => n.op === o).length);
-    const ran = await profileOps(
-      serializeModel(part.graph, () => new Float32Array()),
-      part.inputs,
-      { threads: 1, runs: 1 },
-    );
-    const kernels = ops.map((o) => ran.find((r) => r.op === o)?.nodes ?? 0);
-    console.log(`[floor] swin_mini bound + model work: ${ops.map((o, i) => `${o} ${kernels[i]}/${inGraph[i]}`).join(', ')} ran`);
+    const { inGraph, kernels } = await kernelsRun(part, ['Pow', 'ReduceL2', 'ReorderInput', 'ReorderOutput'], 'bound + model work');
     expect(Math.min(...inGraph)).toBeGreaterThan(0);
     expect(kernels).toEqual(inGraph);
   });
